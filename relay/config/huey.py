@@ -1,0 +1,31 @@
+"""The task engine behind django.tasks: Huey, embedded (SQLite file) or on Redis for scale-out."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from huey import Huey, RedisHuey, SqliteHuey
+
+
+def build_huey() -> Huey:
+    spec = settings.RELAY_TASKS
+    immediate = bool(getattr(settings, "RELAY_TASKS_IMMEDIATE_HUEY", False))
+    if spec.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("relay", url=spec, immediate=immediate)
+    path = settings.VAR_DIR / "tasks.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("relay", filename=str(path), immediate=immediate)
+
+
+HUEY = build_huey()
+
+
+@HUEY.task(retries=5, retry_delay=2)
+def run_django_task(module_path: str, args: list, kwargs: dict) -> object:
+    """Runs one django.tasks Task by its import path (see relay.core.tasks_backend)."""
+    from django.utils.module_loading import import_string
+
+    from relay.core.audit import Origin, origin
+
+    task = import_string(module_path)
+    with origin(Origin.JOB):
+        return task.call(*args, **kwargs)

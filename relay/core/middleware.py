@@ -1,0 +1,17 @@
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from relay.core.audit import Origin, origin
+
+
+class AuditOriginMiddleware:
+    """Marks every change made during a request as coming from the API or the staff UI."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        value = Origin.API if request.path.startswith("/api/") else Origin.UI
+        with origin(value):
+            return self.get_response(request)

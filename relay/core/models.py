@@ -1,0 +1,74 @@
+"""Base models and the one place where read scoping lives (RestrictedQuerySet.restrict)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Self
+
+from django.conf import settings
+from django.db import models
+
+from relay.core import clock
+
+if TYPE_CHECKING:
+    from relay.accounts.models import User
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    updated_at = models.DateTimeField(default=clock.now, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def touch(self) -> None:
+        self.updated_at = clock.now()
+
+
+class VersionedModel(TimeStampedModel):
+    """An editable record. Every write bumps `version`; a write that names an older version is refused."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class Source(models.TextChoices):
+    USER = "user", "Entered by a user"
+    IMPORT = "import", "Imported from a list"
+    OVERLAY = "overlay", "Overlay / enrichment"
+    SYSTEM = "system", "System"
+
+
+class ProvenanceModel(models.Model):
+    """Every data point says where it came from: who entered it, which list or overlay source, or the system."""
+
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.USER)
+    source_detail = models.CharField(max_length=200, blank=True, help_text="List name, overlay provider, ...")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def provenance_label(self) -> str:
+        if self.source == Source.USER:
+            who = self.entered_by.get_full_name() or self.entered_by.username if self.entered_by else "a user"
+            return f"Entered by {who}"
+        label = Source(self.source).label
+        return f"{label}: {self.source_detail}" if self.source_detail else label
+
+
+class RestrictedQuerySet(models.QuerySet):
+    """`Model.objects.restrict(user, action)` is the only way views, API and selectors scope reads.
+
+    The model's policy lives in `relay.accounts.permissions.scope_queryset`; a record outside the scope
+    is invisible (a 404), never a 403.
+    """
+
+    def restrict(self, user: User | Any, action: str = "view") -> Self:
+        from relay.accounts.permissions import scope_queryset
+
+        return scope_queryset(self, user, action)

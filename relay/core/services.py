@@ -1,0 +1,54 @@
+"""Building blocks every app's services share: optimistic locking and audited saves."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.db import models
+
+from relay.core import clock
+from relay.core.audit import with_actor
+from relay.core.exceptions import ConflictError
+
+M = TypeVar("M", bound=models.Model)
+
+
+def lock_current(model: type[M], pk: Any, expected_version: int | None) -> M:
+    """Load a row for update and refuse the write when the client edited an older version.
+
+    `expected_version=None` means the caller does not do optimistic locking (internal jobs only).
+    """
+    current = model._default_manager.select_for_update().get(pk=pk)
+    if expected_version is not None and current.version != expected_version:  # type: ignore[attr-defined]
+        raise ConflictError(current=current, current_version=current.version)  # type: ignore[attr-defined]
+    return current
+
+
+def apply_changes(instance: M, changes: dict[str, Any], *, allowed: set[str]) -> list[str]:
+    """Set the allowed fields that really change; return their names."""
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    changed = []
+    for name, value in changes.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
+
+
+def save_audited(instance: M, *, actor: Any, fields: list[str] | None = None) -> M:
+    """Full-clean and save with a new version and a history row naming the actor."""
+    if hasattr(instance, "version") and instance.pk is not None:
+        instance.version += 1  # type: ignore[attr-defined]
+    if hasattr(instance, "updated_at"):
+        instance.updated_at = clock.now()  # type: ignore[attr-defined]
+    instance.full_clean()
+    with_actor(instance, actor)
+    instance.save()
+    return instance
+
+
+def delete_audited(instance: M, *, actor: Any) -> None:
+    with_actor(instance, actor)
+    instance.delete()

@@ -1,0 +1,94 @@
+"""Pure normalisation of contact data: no database, property-testable."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+_DIGITS = re.compile(r"\d+")
+
+
+def normalize_phone(raw: str, region: str) -> str:
+    """Return the E.164 form of a phone number typed in any common format.
+
+    `+1 415-555-0100`, `(415) 555 0100` (in region US) and `0044 20 7946 0958` (the international
+    `00` prefix, whatever the region) all work. Raises ValueError with a readable message otherwise.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise ValueError("Enter a phone number.")
+    if not any(ch.isdigit() for ch in text):
+        raise ValueError("A phone number needs digits.")
+    compact = re.sub(r"[\s().\-/]", "", text)
+    if compact.startswith("00"):
+        text = "+" + compact[2:]
+    try:
+        number = phonenumbers.parse(text, region.upper())
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"'{raw}' is not a phone number.") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError(f"'{raw}' is not a possible phone number in {region.upper()} or abroad.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def try_normalize_phone(raw: str, region: str) -> str | None:
+    try:
+        return normalize_phone(raw, region)
+    except ValueError:
+        return None
+
+
+def format_phone(e164: str) -> str:
+    try:
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def national_digits(e164: str) -> str:
+    try:
+        return str(phonenumbers.parse(e164, None).national_number)
+    except phonenumbers.NumberParseException:
+        return "".join(_DIGITS.findall(e164))
+
+
+def normalize_email(raw: str) -> str:
+    """Lower-case, trimmed, IDNA-encoded domain. Raises ValueError when it is not an address."""
+    value = (raw or "").strip()
+    if not value:
+        raise ValueError("Enter an e-mail address.")
+    try:
+        validate_email(value)
+    except ValidationError as exc:
+        raise ValueError(f"'{raw}' is not an e-mail address.") from exc
+    local, _, domain = value.rpartition("@")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ValueError(f"'{raw}' has an invalid domain.") from exc
+    return f"{local}@{domain}".lower()
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form used for sorting and searching ("Zoë" -> "zoe")."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())
+
+
+def build_search_text(*, names: list[str], emails: list[str], phones: list[str], identifiers: list[str]) -> str:
+    """The text the trigram index searches: names folded, e-mails, phone digits (E.164 and national)."""
+    parts: list[str] = [fold(n) for n in names if n]
+    parts += [e.lower() for e in emails if e]
+    for phone in phones:
+        if phone:
+            parts.append(phone.lstrip("+"))
+            parts.append(national_digits(phone))
+    parts += [fold(i) for i in identifiers if i]
+    return " | ".join(dict.fromkeys(p for p in parts if p))

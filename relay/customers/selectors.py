@@ -1,0 +1,189 @@
+"""Every read of the customer file, permission-scoped through restrict()."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
+
+from relay.accounts.models import User
+from relay.accounts.permissions import VIEW_SENSITIVE, has_capability
+from relay.core.pagination import Ordering, Page, paginate
+from relay.customers.choices import ContactKind
+from relay.customers.models import ContactPoint, ExternalIdentifier, Party
+from relay.customers.normalize import fold, try_normalize_phone
+from relay.customers.search_index import SQLITE_FTS
+
+PARTY_ORDERINGS: dict[str, Ordering] = {
+    "name": Ordering("name_key"),
+    "-name": Ordering("name_key", descending=True),
+    "updated": Ordering("updated_at"),
+    "-updated": Ordering("updated_at", descending=True),
+    "created": Ordering("created_at"),
+    "-created": Ordering("created_at", descending=True),
+}
+DEFAULT_PARTY_ORDERING = "name"
+
+_PHONE_LIKE = re.compile(r"^[\d\s()+.\-/]{6,}$")
+
+
+def party_queryset(*, actor: User) -> QuerySet[Party]:
+    return Party.objects.restrict(actor, "view")
+
+
+def party_get(*, actor: User, pk: Any, action: str = "view") -> Party:
+    """One party for the 360 page/API, with everything the page shows in a fixed number of queries."""
+    qs = Party.objects.restrict(actor, action).select_related("owner", "entered_by").prefetch_related(
+        "tags",
+        "role_assignments",
+        Prefetch("contact_points", queryset=ContactPoint.objects.select_related("entered_by")),
+        Prefetch("identifiers", queryset=ExternalIdentifier.objects.select_related("scheme", "entered_by")),
+        "employments__organisation",
+        "people__person",
+    )
+    return qs.get(pk=pk)
+
+
+def party_ids_by_phone(raw: str) -> list[int]:
+    e164 = try_normalize_phone(raw, settings.RELAY_PHONE_REGION)
+    if not e164:
+        return []
+    return list(
+        ContactPoint.objects.filter(kind=ContactKind.PHONE, normalized=e164)
+        .order_by("party_id")
+        .values_list("party_id", flat=True)[:50]
+    )
+
+
+def party_lookup_by_phone(*, actor: User, raw: str) -> list[Party]:
+    """Caller lookup (the base of the screen pop): any format, one index probe on the normalised number."""
+    ids = party_ids_by_phone(raw)
+    if not ids:
+        return []
+    return list(party_queryset(actor=actor).filter(pk__in=ids).order_by("name_key", "id"))
+
+
+def _text_match(qs: QuerySet[Party], text: str) -> QuerySet[Party]:
+    tokens = fold(text).split()
+    long_tokens = [t for t in tokens if len(t) >= 3]
+    short_tokens = [t for t in tokens if len(t) < 3]
+    if not long_tokens:
+        # one or two letters: a prefix of the name, on the name index
+        prefix = fold(text)
+        if connection.vendor == "sqlite":
+            return qs.filter(name_key__gte=prefix, name_key__lt=prefix + "\U0010ffff")
+        return qs.filter(name_key__startswith=prefix)
+    if connection.vendor == "sqlite":
+        match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long_tokens)
+        qs = qs.filter(id__in=RawSQL(f"SELECT rowid FROM {SQLITE_FTS} WHERE {SQLITE_FTS} MATCH %s", [match]))
+    else:
+        for token in long_tokens:
+            qs = qs.filter(search_text__contains=token)
+    for token in short_tokens:
+        qs = qs.filter(search_text__contains=token)
+    return qs
+
+
+def party_search(*, actor: User, query: str, limit: int = 10) -> list[Party]:
+    """Search-as-you-type over names, e-mails, phone numbers (any format) and identifiers."""
+    text = (query or "").strip()[:100]
+    if not text:
+        return []
+    scoped = party_queryset(actor=actor)
+    exact_ids: list[int] = []
+    if _PHONE_LIKE.match(text):
+        exact_ids += party_ids_by_phone(text)
+    if "@" in text:
+        exact_ids += list(
+            ContactPoint.objects.filter(kind=ContactKind.EMAIL, normalized=text.lower()).values_list(
+                "party_id", flat=True
+            )[:20]
+        )
+    identifiers = ExternalIdentifier.objects.filter(value=text)
+    if not has_capability(actor, VIEW_SENSITIVE):
+        identifiers = identifiers.filter(scheme__is_sensitive=False)
+    exact_ids += list(identifiers.values_list("party_id", flat=True)[:20])
+
+    results: list[Party] = []
+    if exact_ids:
+        results = list(scoped.filter(pk__in=set(exact_ids)).order_by("name_key", "id")[:limit])
+    if len(results) < limit:
+        seen = {p.pk for p in results}
+        more = _text_match(scoped, text).exclude(pk__in=seen).order_by("name_key", "id")[: limit - len(results)]
+        results += list(more)
+    return results
+
+
+@dataclass
+class PartyFilters:
+    q: str = ""
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    role: str = ""
+    stage: str = ""
+    kind: str = ""
+    owner: int | None = None
+    tag: str = ""
+    updated_since: Any = None
+
+
+def party_filter(qs: QuerySet[Party], f: PartyFilters) -> QuerySet[Party]:
+    """The filters shared by the party list page and the API (see filters.py for parsing)."""
+    if f.q:
+        qs = _text_match(qs, f.q)
+    if f.name:
+        qs = _text_match(qs, f.name)
+    if f.email:
+        qs = qs.filter(
+            pk__in=ContactPoint.objects.filter(kind=ContactKind.EMAIL, normalized=f.email.strip().lower()).values(
+                "party_id"
+            )
+        )
+    if f.phone:
+        qs = qs.filter(pk__in=party_ids_by_phone(f.phone))
+    if f.role:
+        qs = qs.filter(role_assignments__role=f.role)
+    if f.stage:
+        qs = qs.filter(lifecycle_stage=f.stage)
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.owner:
+        qs = qs.filter(owner_id=f.owner)
+    if f.tag:
+        qs = qs.filter(tags__slug=f.tag)
+    if f.updated_since:
+        qs = qs.filter(updated_at__gte=f.updated_since)
+    return qs
+
+
+def party_list(*, actor: User, filters: PartyFilters, ordering: str = DEFAULT_PARTY_ORDERING,
+               cursor: str | None = None, size: int = 50) -> Page:
+    qs = party_filter(party_queryset(actor=actor), filters).select_related("owner").prefetch_related(
+        "role_assignments", "tags"
+    )
+    return paginate(qs, ordering=PARTY_ORDERINGS.get(ordering, PARTY_ORDERINGS[DEFAULT_PARTY_ORDERING]),
+                    cursor=cursor, size=size)
+
+
+def identifier_display_value(*, actor: User, identifier: ExternalIdentifier) -> str:
+    """Sensitive identifiers are masked for roles without VIEW_SENSITIVE, on every read path."""
+    if identifier.scheme.is_sensitive and not has_capability(actor, VIEW_SENSITIVE):
+        return identifier.masked_value()
+    return identifier.value
+
+
+def party_contacts_of_kind(party: Party, kind: str) -> list[ContactPoint]:
+    return [c for c in party.contact_points.all() if c.kind == kind]
+
+
+def party_primary(party: Party, kind: str) -> ContactPoint | None:
+    contacts = party_contacts_of_kind(party, kind)
+    return next((c for c in contacts if c.is_primary), contacts[0] if contacts else None)
+
+
