@@ -1,0 +1,61 @@
+"""Fixtures shared by every app's tests: one user per role, the demo departments, identifier schemes."""
+
+from __future__ import annotations
+
+import pytest
+
+from relay.accounts.choices import Role
+from relay.core.testing.factories import DepartmentFactory, IdentifierSchemeFactory, UserFactory
+
+
+@pytest.fixture
+def departments(db):
+    return {
+        name: DepartmentFactory(name=name)
+        for name in ("Customer Care", "Technical Support", "Billing", "Sales", "Marketing")
+    }
+
+
+@pytest.fixture
+def agent(db, departments):
+    return UserFactory(username="agent", role=Role.AGENT, departments=[departments["Customer Care"]])
+
+
+@pytest.fixture
+def other_agent(db, departments):
+    """An agent of another department."""
+    return UserFactory(username="billing_agent", role=Role.AGENT, departments=[departments["Billing"]])
+
+
+@pytest.fixture
+def supervisor(db, departments):
+    return UserFactory(username="supervisor", role=Role.SUPERVISOR, departments=[departments["Customer Care"]])
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="manager", role=Role.MANAGER)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", role=Role.ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def auditor(db):
+    return UserFactory(username="auditor", role=Role.AUDITOR)
+
+
+@pytest.fixture
+def inactive_user(db):
+    return UserFactory(username="gone", role=Role.AGENT, is_active=False)
+
+
+@pytest.fixture
+def schemes(db):
+    return {
+        "account": IdentifierSchemeFactory(code="account", name="Account number", is_sensitive=False),
+        "tax_id": IdentifierSchemeFactory(code="tax_id", name="Tax ID", is_sensitive=True),
+        "citizen": IdentifierSchemeFactory(code="citizen", name="Citizen number", is_sensitive=True),
+    }

@@ -1,0 +1,59 @@
+"""`relay serve`: the web server (gunicorn) plus, unless tasks go to Redis, the embedded worker."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve Relay on HOST:PORT with gunicorn and start the embedded background worker."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+        parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+        parser.add_argument("--no-worker", action="store_true", help="do not start the embedded task worker")
+
+    def handle(self, *args: Any, host: str, port: int, workers: int, threads: int, no_worker: bool,
+               **options: Any) -> None:
+        call_command("collectstatic", interactive=False, verbosity=0)
+        procs: list[subprocess.Popen[bytes]] = []
+        embedded = not settings.RELAY_TASKS.startswith(("redis://", "rediss://", "unix://"))
+        if embedded and not no_worker:
+            procs.append(subprocess.Popen([sys.executable, "-m", "relay.manage", "worker"]))
+        procs.append(
+            subprocess.Popen([
+                sys.executable, "-m", "gunicorn", "relay.config.wsgi", "--bind", f"{host}:{port}",
+                "--workers", str(workers), "--threads", str(threads), "--access-logfile", "-",
+                "--graceful-timeout", "10",
+            ])
+        )
+        self.stdout.write(self.style.SUCCESS(f"Relay is serving on http://{host}:{port}/ (Ctrl+C stops it)"))
+
+        def stop(*_: Any) -> None:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while all(proc.poll() is None for proc in procs):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop()
+            for proc in procs:
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
