@@ -29,7 +29,9 @@ def other_agent(db, departments):
 
 @pytest.fixture
 def supervisor(db, departments):
-    return UserFactory(username="supervisor", role=Role.SUPERVISOR, departments=[departments["Customer Care"]])
+    return UserFactory(
+        username="supervisor", role=Role.SUPERVISOR, departments=[departments["Customer Care"]]
+    )
 
 
 @pytest.fixture

@@ -24,7 +24,11 @@ class Department(TimeStampedModel):
     description = models.TextField(blank=True)
     email = models.EmailField(blank=True)
     supervisor = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="supervised_departments"
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="supervised_departments",
     )
     is_active = models.BooleanField(default=True)
 
@@ -52,7 +56,7 @@ class User(AbstractUser):
     time_zone = models.CharField(max_length=64, blank=True, help_text="Empty: the site's time zone")
     is_away = models.BooleanField(default=False, help_text="Away users are skipped by automatic assignment")
 
-    objects = RelayUserManager()
+    objects = RelayUserManager()  # type: ignore[misc]
     history = HistoricalRecords(bases=[AuditedHistoryModel], excluded_fields=["password", "last_login"])
 
     class Meta:

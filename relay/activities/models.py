@@ -44,7 +44,9 @@ class TimelineEntry(VersionedModel, ProvenanceModel):
     body = models.TextField(blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     # the record a later kind of entry stands for (a case, an order, ...)
-    ref_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    ref_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     ref_id = models.BigIntegerField(null=True, blank=True)
 
     objects = TimelineQuerySet.as_manager()
@@ -120,8 +122,12 @@ class Attachment(TimeStampedModel):
 
     entry = models.ForeignKey(TimelineEntry, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=attachment_path, max_length=255)
-    filename = models.CharField(max_length=255, help_text="The uploaded name, cleaned; shown, never used as path")
-    content_type = models.CharField(max_length=100, help_text="Sniffed from the content, not the browser's word")
+    filename = models.CharField(
+        max_length=255, help_text="The uploaded name, cleaned; shown, never used as path"
+    )
+    content_type = models.CharField(
+        max_length=100, help_text="Sniffed from the content, not the browser's word"
+    )
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(

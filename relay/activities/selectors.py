@@ -22,8 +22,9 @@ def timeline_queryset(*, actor: User) -> QuerySet[TimelineEntry]:
     )
 
 
-def party_timeline(*, actor: User, party: Party, channel: str = "", kind: str = "", cursor: str | None = None,
-                   size: int = 25) -> Page:
+def party_timeline(
+    *, actor: User, party: Party, channel: str = "", kind: str = "", cursor: str | None = None, size: int = 25
+) -> Page:
     """The party's history, newest first, one keyset page at a time."""
     qs = timeline_queryset(actor=actor).filter(party=party)
     if channel:
@@ -34,7 +35,8 @@ def party_timeline(*, actor: User, party: Party, channel: str = "", kind: str = 
 
 
 def entry_get(*, actor: User, pk: Any, action: str = "view") -> TimelineEntry:
-    return timeline_queryset(actor=actor).restrict(actor, action).get(pk=pk)
+    qs = TimelineEntry.objects.restrict(actor, action).select_related("actor").prefetch_related("attachments")
+    return qs.get(pk=pk)
 
 
 def attachment_get(*, actor: User, pk: Any) -> Attachment:

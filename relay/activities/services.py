@@ -76,14 +76,23 @@ def _touch_party(party: Party) -> None:
 
 
 @transaction.atomic
-def interaction_log(*, actor: User, party: Party, data: InteractionInput, source: str = Source.USER,
-                    source_detail: str = "") -> TimelineEntry:
+def interaction_log(
+    *, actor: User, party: Party, data: InteractionInput, source: str = Source.USER, source_detail: str = ""
+) -> TimelineEntry:
     """Record a call, e-mail, letter, fax, web message, chat, SMS or visit on the party's timeline."""
     _require(actor, "activities.add_interaction")
     entry = TimelineEntry(
-        party=party, kind=EntryKind.INTERACTION, actor=actor, channel=data.channel, direction=data.direction,
-        subject=data.subject.strip(), body=data.body, occurred_at=data.occurred_at or clock.now(),
-        duration_seconds=data.duration_seconds, source=source, source_detail=source_detail,
+        party=party,
+        kind=EntryKind.INTERACTION,
+        actor=actor,
+        channel=data.channel,
+        direction=data.direction,
+        subject=data.subject.strip(),
+        body=data.body,
+        occurred_at=data.occurred_at or clock.now(),
+        duration_seconds=data.duration_seconds,
+        source=source,
+        source_detail=source_detail,
         entered_by=actor if source == Source.USER else None,
     )
     _save(entry, actor)
@@ -92,12 +101,19 @@ def interaction_log(*, actor: User, party: Party, data: InteractionInput, source
 
 
 @transaction.atomic
-def note_add(*, actor: User, party: Party, body: str, subject: str = "",
-             occurred_at: datetime | None = None) -> TimelineEntry:
+def note_add(
+    *, actor: User, party: Party, body: str, subject: str = "", occurred_at: datetime | None = None
+) -> TimelineEntry:
     _require(actor, "activities.add_note")
     entry = TimelineEntry(
-        party=party, kind=EntryKind.NOTE, actor=actor, direction=Direction.INTERNAL, subject=subject.strip(),
-        body=body, occurred_at=occurred_at or clock.now(), entered_by=actor,
+        party=party,
+        kind=EntryKind.NOTE,
+        actor=actor,
+        direction=Direction.INTERNAL,
+        subject=subject.strip(),
+        body=body,
+        occurred_at=occurred_at or clock.now(),
+        entered_by=actor,
     )
     _save(entry, actor)
     _touch_party(party)
@@ -105,8 +121,9 @@ def note_add(*, actor: User, party: Party, body: str, subject: str = "",
 
 
 @transaction.atomic
-def entry_update(*, actor: User, entry: TimelineEntry, expected_version: int | None,
-                 changes: dict[str, Any]) -> TimelineEntry:
+def entry_update(
+    *, actor: User, entry: TimelineEntry, expected_version: int | None, changes: dict[str, Any]
+) -> TimelineEntry:
     _require(actor, f"activities.change_{entry.kind}", entry)
     current = lock_current(TimelineEntry, entry.pk, expected_version)
     allowed = ENTRY_FIELDS if current.kind == EntryKind.INTERACTION else {"subject", "body", "occurred_at"}
@@ -123,7 +140,7 @@ def entry_update(*, actor: User, entry: TimelineEntry, expected_version: int | N
 def entry_delete(*, actor: User, entry: TimelineEntry, expected_version: int | None) -> None:
     _require(actor, f"activities.delete_{entry.kind}", entry)
     current = lock_current(TimelineEntry, entry.pk, expected_version)
-    files = [a.file.name for a in current.attachments.all()]
+    files = [a.file.name for a in current.attachments.all() if a.file.name]
     delete_audited(current, actor=actor)
     transaction.on_commit(lambda: _remove_files(files))
 
@@ -178,7 +195,8 @@ def attachment_add(*, actor: User, entry: TimelineEntry, upload: UploadedFile) -
         raise ApplicationError("The file is empty.", errors={"file": ["The file is empty."]})
     if size > max_bytes:
         raise ApplicationError(
-            "The file is too large.", errors={"file": [f"Files may be at most {max_bytes // (1024 * 1024)} MB."]},
+            "The file is too large.",
+            errors={"file": [f"Files may be at most {max_bytes // (1024 * 1024)} MB."]},
             status=413,
         )
     upload.seek(0)
@@ -187,19 +205,24 @@ def attachment_add(*, actor: User, entry: TimelineEntry, upload: UploadedFile) -
     if content_type not in settings.RELAY_ATTACHMENT_TYPES:
         raise ApplicationError(
             "This kind of file is not accepted.",
-            errors={"file": [f"Files of type {content_type} are not accepted."]}, status=415,
+            errors={"file": [f"Files of type {content_type} are not accepted."]},
+            status=415,
         )
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks():
         digest.update(chunk)
     attachment = Attachment(
-        entry=entry, filename=_clean_filename(upload.name or ""), content_type=content_type, size=size,
-        sha256=digest.hexdigest(), uploaded_by=actor,
+        entry=entry,
+        filename=_clean_filename(upload.name or ""),
+        content_type=content_type,
+        size=size,
+        sha256=digest.hexdigest(),
+        uploaded_by=actor,
     )
     upload.seek(0)
     attachment.file.save("upload", upload, save=False)
-    stored = attachment.file.name
+    stored = attachment.file.name or ""
     try:
         save_audited(attachment, actor=actor)
     except Exception:

@@ -20,7 +20,9 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 DEBUG = env_bool("RELAY_DEBUG", False)
 SECRET_KEY = os.environ.get("RELAY_SECRET_KEY", "relay-insecure-development-key-change-me-in-production")
-ALLOWED_HOSTS = [h for h in os.environ.get("RELAY_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("RELAY_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("RELAY_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [

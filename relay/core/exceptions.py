@@ -11,7 +11,9 @@ class ApplicationError(Exception):
     status = 400
     title = "The request breaks a rule"
 
-    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None, status: int | None = None):
+    def __init__(
+        self, message: str, *, errors: dict[str, list[str]] | None = None, status: int | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
@@ -20,7 +22,7 @@ class ApplicationError(Exception):
 
 
 class ConflictError(ApplicationError):
-    """The record changed since the client read it (optimistic locking). Maps to 409 with the current state."""
+    """The record changed since the client read it (optimistic locking): 409 with the current state."""
 
     status = 409
     title = "The record was changed by someone else"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from django.conf import settings
 from django.db import models
@@ -41,7 +41,7 @@ class Source(models.TextChoices):
 
 
 class ProvenanceModel(models.Model):
-    """Every data point says where it came from: who entered it, which list or overlay source, or the system."""
+    """Every data point says where it came from: who entered it, which list or overlay, or the system."""
 
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.USER)
     source_detail = models.CharField(max_length=200, blank=True, help_text="List name, overlay provider, ...")
@@ -71,4 +71,4 @@ class RestrictedQuerySet(models.QuerySet):
     def restrict(self, user: User | Any, action: str = "view") -> Self:
         from relay.accounts.permissions import scope_queryset
 
-        return scope_queryset(self, user, action)
+        return cast(Self, scope_queryset(self, user, action))

@@ -64,8 +64,14 @@ def paginate(qs: QuerySet, *, ordering: Ordering, cursor: str | None, size: int)
         value, pk, backwards = _decode(cursor)
         after = desc != backwards  # rows "after" the cursor in the scan direction
         op, op_eq = ("lt", "lte") if after else ("gt", "gte")
-        qs = qs.filter(Q(**{f"{field}__{op_eq}": value}) & (Q(**{f"{field}__{op}": value}) | Q(**{f"id__{op}": pk})))
-    order = ordering.order_by if not backwards else [o[1:] if o.startswith("-") else f"-{o}" for o in ordering.order_by]
+        qs = qs.filter(
+            Q(**{f"{field}__{op_eq}": value}) & (Q(**{f"{field}__{op}": value}) | Q(**{f"id__{op}": pk}))
+        )
+    order = (
+        ordering.order_by
+        if not backwards
+        else [o[1:] if o.startswith("-") else f"-{o}" for o in ordering.order_by]
+    )
     rows = list(qs.order_by(*order)[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import models
 
@@ -10,21 +10,20 @@ from relay.core import clock
 from relay.core.audit import with_actor
 from relay.core.exceptions import ConflictError
 
-M = TypeVar("M", bound=models.Model)
 
-
-def lock_current(model: type[M], pk: Any, expected_version: int | None) -> M:
+def lock_current[M: models.Model](model: type[M], pk: Any, expected_version: int | None) -> M:
     """Load a row for update and refuse the write when the client edited an older version.
 
     `expected_version=None` means the caller does not do optimistic locking (internal jobs only).
     """
     current = model._default_manager.select_for_update().get(pk=pk)
-    if expected_version is not None and current.version != expected_version:  # type: ignore[attr-defined]
-        raise ConflictError(current=current, current_version=current.version)  # type: ignore[attr-defined]
+    version = getattr(current, "version", None)
+    if expected_version is not None and version != expected_version:
+        raise ConflictError(current=current, current_version=version)
     return current
 
 
-def apply_changes(instance: M, changes: dict[str, Any], *, allowed: set[str]) -> list[str]:
+def apply_changes[M: models.Model](instance: M, changes: dict[str, Any], *, allowed: set[str]) -> list[str]:
     """Set the allowed fields that really change; return their names."""
     unknown = set(changes) - allowed
     if unknown:
@@ -37,18 +36,18 @@ def apply_changes(instance: M, changes: dict[str, Any], *, allowed: set[str]) ->
     return changed
 
 
-def save_audited(instance: M, *, actor: Any, fields: list[str] | None = None) -> M:
+def save_audited[M: models.Model](instance: M, *, actor: Any, fields: list[str] | None = None) -> M:
     """Full-clean and save with a new version and a history row naming the actor."""
     if hasattr(instance, "version") and instance.pk is not None:
-        instance.version += 1  # type: ignore[attr-defined]
+        instance.version += 1
     if hasattr(instance, "updated_at"):
-        instance.updated_at = clock.now()  # type: ignore[attr-defined]
+        instance.updated_at = clock.now()
     instance.full_clean()
     with_actor(instance, actor)
     instance.save()
     return instance
 
 
-def delete_audited(instance: M, *, actor: Any) -> None:
+def delete_audited[M: models.Model](instance: M, *, actor: Any) -> None:
     with_actor(instance, actor)
     instance.delete()

@@ -51,7 +51,8 @@ class PartyFilterSet(django_filters.FilterSet):
 
 class PartyOrderingForm(forms.Form):
     ordering = forms.ChoiceField(
-        choices=[(k, k) for k in selectors.PARTY_ORDERINGS], required=False,
+        choices=[(k, k) for k in selectors.PARTY_ORDERINGS],
+        required=False,
     )
 
     def value(self) -> str:

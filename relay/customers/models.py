@@ -68,7 +68,9 @@ class Party(VersionedModel, ProvenanceModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(display_name=""), name="party_has_a_name", violation_error_message="A name is required."
+                condition=~Q(display_name=""),
+                name="party_has_a_name",
+                violation_error_message="A name is required.",
             ),
         ]
 
@@ -107,7 +109,9 @@ class LifecycleChange(models.Model):
     cycle = models.PositiveIntegerField()
     entered_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
-    actor = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     note = models.CharField(max_length=255, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -185,7 +189,9 @@ class Relationship(VersionedModel, ProvenanceModel):
         ordering = ["organisation", "person"]
         constraints = [
             models.UniqueConstraint(fields=["person", "organisation"], name="relationship_unique"),
-            models.CheckConstraint(condition=~Q(person=models.F("organisation")), name="relationship_not_self"),
+            models.CheckConstraint(
+                condition=~Q(person=models.F("organisation")), name="relationship_not_self"
+            ),
         ]
 
     def __str__(self) -> str:

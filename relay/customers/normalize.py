@@ -82,7 +82,9 @@ def fold(text: str) -> str:
     return " ".join(stripped.casefold().split())
 
 
-def build_search_text(*, names: list[str], emails: list[str], phones: list[str], identifiers: list[str]) -> str:
+def build_search_text(
+    *, names: list[str], emails: list[str], phones: list[str], identifiers: list[str]
+) -> str:
     """The text the trigram index searches: names folded, e-mails, phone digits (E.164 and national)."""
     parts: list[str] = [fold(n) for n in names if n]
     parts += [e.lower() for e in emails if e]

@@ -11,20 +11,24 @@ from typing import Any
 SQLITE_FTS = "customers_party_fts"
 
 _SQLITE_STATEMENTS = [
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {SQLITE_FTS} USING fts5("
+    "CREATE VIRTUAL TABLE IF NOT EXISTS customers_party_fts USING fts5("
     "search_text, content='customers_party', content_rowid='id', tokenize='trigram')",
-    f"CREATE TRIGGER IF NOT EXISTS {SQLITE_FTS}_ai AFTER INSERT ON customers_party BEGIN "
-    f"INSERT INTO {SQLITE_FTS}(rowid, search_text) VALUES (new.id, new.search_text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {SQLITE_FTS}_ad AFTER DELETE ON customers_party BEGIN "
-    f"INSERT INTO {SQLITE_FTS}({SQLITE_FTS}, rowid, search_text) VALUES ('delete', old.id, old.search_text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {SQLITE_FTS}_au AFTER UPDATE OF search_text ON customers_party BEGIN "
-    f"INSERT INTO {SQLITE_FTS}({SQLITE_FTS}, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
-    f"INSERT INTO {SQLITE_FTS}(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "CREATE TRIGGER IF NOT EXISTS customers_party_fts_ai AFTER INSERT ON customers_party BEGIN "
+    "INSERT INTO customers_party_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "CREATE TRIGGER IF NOT EXISTS customers_party_fts_ad AFTER DELETE ON customers_party BEGIN "
+    "INSERT INTO customers_party_fts(customers_party_fts, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); END",
+    "CREATE TRIGGER IF NOT EXISTS customers_party_fts_au AFTER UPDATE OF search_text ON customers_party "
+    "BEGIN "
+    "INSERT INTO customers_party_fts(customers_party_fts, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); "
+    "INSERT INTO customers_party_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
 ]
 
 _POSTGRES_STATEMENTS = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    "CREATE INDEX IF NOT EXISTS party_search_trgm_idx ON customers_party USING gin (search_text gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS party_search_trgm_idx ON customers_party "
+    "USING gin (search_text gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS party_name_key_trgm_idx ON customers_party USING gin (name_key gin_trgm_ops)",
 ]
 
@@ -32,8 +36,10 @@ _POSTGRES_STATEMENTS = [
 def ensure_search_index(connection: Any) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute("SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE %s",
-                           [f"{SQLITE_FTS}_%"])
+            cursor.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE %s",
+                [f"{SQLITE_FTS}_%"],
+            )
             had_triggers = cursor.fetchone()[0] == 3
             for statement in _SQLITE_STATEMENTS:
                 cursor.execute(statement)
@@ -47,15 +53,15 @@ def ensure_search_index(connection: Any) -> None:
 def rebuild_search_index(connection: Any) -> None:
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {SQLITE_FTS}({SQLITE_FTS}) VALUES ('rebuild')")
+            cursor.execute("INSERT INTO customers_party_fts(customers_party_fts) VALUES ('rebuild')")
 
 
 def drop_search_index(connection: Any) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             for suffix in ("ai", "ad", "au"):
-                cursor.execute(f"DROP TRIGGER IF EXISTS {SQLITE_FTS}_{suffix}")
-            cursor.execute(f"DROP TABLE IF EXISTS {SQLITE_FTS}")
+                cursor.execute("DROP TRIGGER IF EXISTS customers_party_fts_" + suffix)
+            cursor.execute("DROP TABLE IF EXISTS customers_party_fts")
         elif connection.vendor == "postgresql":
             cursor.execute("DROP INDEX IF EXISTS party_search_trgm_idx")
             cursor.execute("DROP INDEX IF EXISTS party_name_key_trgm_idx")

@@ -31,10 +31,28 @@ from relay.customers.models import (
 from relay.customers.normalize import build_search_text, fold, normalize_email, normalize_phone
 
 PARTY_FIELDS = {
-    "kind", "given_name", "family_name", "organisation_name", "birth_date", "website", "industry", "about",
-    "preferred_channel", "owner",
+    "kind",
+    "given_name",
+    "family_name",
+    "organisation_name",
+    "birth_date",
+    "website",
+    "industry",
+    "about",
+    "preferred_channel",
+    "owner",
 }
-CONTACT_FIELDS = {"kind", "label", "raw", "is_primary", "street", "locality", "region", "postal_code", "country"}
+CONTACT_FIELDS = {
+    "kind",
+    "label",
+    "raw",
+    "is_primary",
+    "street",
+    "locality",
+    "region",
+    "postal_code",
+    "country",
+}
 
 
 @dataclass
@@ -93,7 +111,11 @@ def _validation_error(exc: ValidationError) -> ApplicationError:
 
 def _provenance(actor: User | None, provenance: Provenance | None) -> dict[str, Any]:
     p = provenance or Provenance()
-    return {"source": p.source, "source_detail": p.detail, "entered_by": actor if p.source == Source.USER else None}
+    return {
+        "source": p.source,
+        "source_detail": p.detail,
+        "entered_by": actor if p.source == Source.USER else None,
+    }
 
 
 # --- search text -------------------------------------------------------------------------------------
@@ -101,9 +123,7 @@ def _provenance(actor: User | None, provenance: Provenance | None) -> dict[str, 
 
 def party_search_text(party: Party) -> str:
     contacts = list(party.contact_points.exclude(kind=ContactKind.ADDRESS).values_list("kind", "normalized"))
-    identifiers = list(
-        party.identifiers.filter(scheme__is_sensitive=False).values_list("value", flat=True)
-    )
+    identifiers = list(party.identifiers.filter(scheme__is_sensitive=False).values_list("value", flat=True))
     return build_search_text(
         names=[party.display_name, party.organisation_name if party.is_person() else ""],
         emails=[v for k, v in contacts if k == ContactKind.EMAIL],
@@ -117,8 +137,11 @@ def _refresh_party(party: Party, *, touch: bool = True) -> None:
     party.display_name = party.compute_display_name()
     party.name_key = fold(party.display_name)
     search_text = party_search_text(party)
-    updates: dict[str, Any] = {"display_name": party.display_name, "name_key": party.name_key,
-                               "search_text": search_text}
+    updates: dict[str, Any] = {
+        "display_name": party.display_name,
+        "name_key": party.name_key,
+        "search_text": search_text,
+    }
     if touch:
         updates["updated_at"] = clock.now()
     Party.objects.filter(pk=party.pk).update(**updates)
@@ -152,34 +175,51 @@ def party_create(*, actor: User, data: PartyInput, provenance: Provenance | None
         party.lifecycle_stage, party.lifecycle_cycle = data.lifecycle_stage, 1
     save_audited(party, actor=actor)
     if data.lifecycle_stage:
-        LifecycleChange.objects.create(party=party, stage=party.lifecycle_stage, cycle=1, entered_at=clock.now(),
-                                       actor=actor)
+        LifecycleChange.objects.create(
+            party=party, stage=party.lifecycle_stage, cycle=1, entered_at=clock.now(), actor=actor
+        )
     for role in dict.fromkeys(data.roles):
         _check_choice("roles", role, PartyRole)
         PartyRoleAssignment.objects.create(party=party, role=role)
     if data.tags:
         party.tags.set(_tags(data.tags))
     for index, contact in enumerate(data.contact_points):
-        _contact_point_add(actor=actor, party=party, data=contact, provenance=provenance,
-                           error_prefix=f"contact_points.{index}.")
+        _contact_point_add(
+            actor=actor,
+            party=party,
+            data=contact,
+            provenance=provenance,
+            error_prefix=f"contact_points.{index}.",
+        )
     for index, identifier in enumerate(data.identifiers):
-        _identifier_add(actor=actor, party=party, scheme_code=identifier.scheme, value=identifier.value,
-                        provenance=provenance, error_prefix=f"identifiers.{index}.")
+        _identifier_add(
+            actor=actor,
+            party=party,
+            scheme_code=identifier.scheme,
+            value=identifier.value,
+            provenance=provenance,
+            error_prefix=f"identifiers.{index}.",
+        )
     _refresh_party(party, touch=False)
     return party
 
 
 def _validate_party(party: Party) -> None:
     if party.kind == PartyKind.PERSON and not (party.given_name or party.family_name):
-        raise ApplicationError("A person needs a name.", errors={"family_name": ["Enter a given or family name."]})
+        raise ApplicationError(
+            "A person needs a name.", errors={"family_name": ["Enter a given or family name."]}
+        )
     if party.kind == PartyKind.ORGANISATION and not party.organisation_name:
-        raise ApplicationError("An organisation needs a name.",
-                               errors={"organisation_name": ["Enter the organisation's name."]})
+        raise ApplicationError(
+            "An organisation needs a name.", errors={"organisation_name": ["Enter the organisation's name."]}
+        )
 
 
 def _check_choice(field_name: str, value: str, choices: Any) -> None:
     if value not in choices.values:
-        raise ApplicationError(f"Unknown {field_name} value.", errors={field_name: [f"'{value}' is not a valid choice."]})
+        raise ApplicationError(
+            f"Unknown {field_name} value.", errors={field_name: [f"'{value}' is not a valid choice."]}
+        )
 
 
 def _tags(names: list[str]) -> list[Tag]:
@@ -194,8 +234,15 @@ def _tags(names: list[str]) -> list[Tag]:
 
 
 @transaction.atomic
-def party_update(*, actor: User, party: Party, expected_version: int | None, changes: dict[str, Any],
-                 roles: list[str] | None = None, tags: list[str] | None = None) -> Party:
+def party_update(
+    *,
+    actor: User,
+    party: Party,
+    expected_version: int | None,
+    changes: dict[str, Any],
+    roles: list[str] | None = None,
+    tags: list[str] | None = None,
+) -> Party:
     _require(actor, "customers.change_party", party)
     current = lock_current(Party, party.pk, expected_version)
     try:
@@ -209,7 +256,9 @@ def party_update(*, actor: User, party: Party, expected_version: int | None, cha
         want = set(roles)
         if have != want:
             current.role_assignments.filter(role__in=have - want).delete()
-            PartyRoleAssignment.objects.bulk_create([PartyRoleAssignment(party=current, role=r) for r in want - have])
+            PartyRoleAssignment.objects.bulk_create(
+                [PartyRoleAssignment(party=current, role=r) for r in want - have]
+            )
             changed.append("roles")
     if tags is not None:
         new_tags = _tags(tags)
@@ -246,14 +295,22 @@ def _set_stage(*, actor: User | None, party: Party, stage: str, new_cycle: bool,
     if new_cycle or party.lifecycle_cycle == 0:
         party.lifecycle_cycle += 1
     party.lifecycle_stage = stage
-    LifecycleChange.objects.create(party=party, stage=stage, cycle=party.lifecycle_cycle, entered_at=now,
-                                   actor=actor, note=note[:255])
+    LifecycleChange.objects.create(
+        party=party, stage=stage, cycle=party.lifecycle_cycle, entered_at=now, actor=actor, note=note[:255]
+    )
     Party.objects.filter(pk=party.pk).update(lifecycle_stage=stage, lifecycle_cycle=party.lifecycle_cycle)
 
 
 @transaction.atomic
-def party_set_lifecycle_stage(*, actor: User, party: Party, stage: str, expected_version: int | None,
-                              new_cycle: bool = False, note: str = "") -> Party:
+def party_set_lifecycle_stage(
+    *,
+    actor: User,
+    party: Party,
+    stage: str,
+    expected_version: int | None,
+    new_cycle: bool = False,
+    note: str = "",
+) -> Party:
     """Move the party to `stage`. `new_cycle=True` (an upgrade) starts a new buying cycle."""
     _require(actor, "customers.change_party", party)
     current = lock_current(Party, party.pk, expected_version)
@@ -279,26 +336,46 @@ def _normalize_contact(kind: str, raw: str, *, prefix: str = "") -> str:
     return ""
 
 
-def _contact_point_add(*, actor: User | None, party: Party, data: ContactInput, provenance: Provenance | None,
-                       error_prefix: str = "") -> ContactPoint:
+def _contact_point_add(
+    *,
+    actor: User | None,
+    party: Party,
+    data: ContactInput,
+    provenance: Provenance | None,
+    error_prefix: str = "",
+) -> ContactPoint:
     _check_choice(f"{error_prefix}kind", data.kind, ContactKind)
     contact = ContactPoint(
-        party=party, kind=data.kind, label=data.label, raw=data.raw.strip(), is_primary=data.is_primary,
-        street=data.street, locality=data.locality, region=data.region, postal_code=data.postal_code,
-        country=data.country.upper(), **_provenance(actor, provenance),
+        party=party,
+        kind=data.kind,
+        label=data.label,
+        raw=data.raw.strip(),
+        is_primary=data.is_primary,
+        street=data.street,
+        locality=data.locality,
+        region=data.region,
+        postal_code=data.postal_code,
+        country=data.country.upper(),
+        **_provenance(actor, provenance),
     )
     if data.kind == ContactKind.ADDRESS:
         if not (data.street or data.locality or data.postal_code):
-            raise ApplicationError("An address needs a street, a place or a postal code.",
-                                   errors={f"{error_prefix}street": ["Enter the address."]})
+            raise ApplicationError(
+                "An address needs a street, a place or a postal code.",
+                errors={f"{error_prefix}street": ["Enter the address."]},
+            )
         contact.normalized = fold(contact.display_value)[:255]
     else:
         contact.normalized = _normalize_contact(data.kind, data.raw, prefix=error_prefix)
-    if ContactPoint.objects.filter(party=party, kind=contact.kind, normalized=contact.normalized).exclude(
-        kind=ContactKind.ADDRESS
-    ).exists():
-        raise ApplicationError("This party already has that contact point.",
-                               errors={f"{error_prefix}raw": ["Already on file for this party."]})
+    if (
+        ContactPoint.objects.filter(party=party, kind=contact.kind, normalized=contact.normalized)
+        .exclude(kind=ContactKind.ADDRESS)
+        .exists()
+    ):
+        raise ApplicationError(
+            "This party already has that contact point.",
+            errors={f"{error_prefix}raw": ["Already on file for this party."]},
+        )
     if contact.is_primary:
         ContactPoint.objects.filter(party=party, kind=contact.kind, is_primary=True).update(is_primary=False)
     elif not ContactPoint.objects.filter(party=party, kind=contact.kind).exists():
@@ -311,8 +388,9 @@ def _contact_point_add(*, actor: User | None, party: Party, data: ContactInput, 
 
 
 @transaction.atomic
-def contact_point_create(*, actor: User, party: Party, data: ContactInput,
-                         provenance: Provenance | None = None) -> ContactPoint:
+def contact_point_create(
+    *, actor: User, party: Party, data: ContactInput, provenance: Provenance | None = None
+) -> ContactPoint:
     _require(actor, "customers.add_contactpoint", party)
     contact = _contact_point_add(actor=actor, party=party, data=data, provenance=provenance)
     _refresh_party(party)
@@ -320,8 +398,9 @@ def contact_point_create(*, actor: User, party: Party, data: ContactInput,
 
 
 @transaction.atomic
-def contact_point_update(*, actor: User, contact: ContactPoint, expected_version: int | None,
-                         changes: dict[str, Any]) -> ContactPoint:
+def contact_point_update(
+    *, actor: User, contact: ContactPoint, expected_version: int | None, changes: dict[str, Any]
+) -> ContactPoint:
     _require(actor, "customers.change_contactpoint", contact)
     current = lock_current(ContactPoint, contact.pk, expected_version)
     if "country" in changes:
@@ -338,10 +417,14 @@ def contact_point_update(*, actor: User, contact: ContactPoint, expected_version
         current.normalized = fold(current.display_value)[:255]
     else:
         current.normalized = _normalize_contact(current.kind, current.raw)
-        clash = ContactPoint.objects.filter(party=current.party_id, kind=current.kind, normalized=current.normalized)
+        clash = ContactPoint.objects.filter(
+            party=current.party_id, kind=current.kind, normalized=current.normalized
+        )
         if clash.exclude(pk=current.pk).exists():
-            raise ApplicationError("This party already has that contact point.",
-                                   errors={"raw": ["Already on file for this party."]})
+            raise ApplicationError(
+                "This party already has that contact point.",
+                errors={"raw": ["Already on file for this party."]},
+            )
     if "is_primary" in changed and current.is_primary:
         ContactPoint.objects.filter(party=current.party_id, kind=current.kind, is_primary=True).exclude(
             pk=current.pk
@@ -373,22 +456,40 @@ RELATIONSHIP_FIELDS = {"job_title", "department", "is_primary_contact", "started
 
 
 @transaction.atomic
-def relationship_create(*, actor: User, person: Party, organisation: Party, job_title: str = "",
-                        department: str = "", is_primary_contact: bool = False, started_on: date | None = None,
-                        provenance: Provenance | None = None) -> Relationship:
+def relationship_create(
+    *,
+    actor: User,
+    person: Party,
+    organisation: Party,
+    job_title: str = "",
+    department: str = "",
+    is_primary_contact: bool = False,
+    started_on: date | None = None,
+    provenance: Provenance | None = None,
+) -> Relationship:
     _require(actor, "customers.add_relationship")
     if not person.is_person():
-        raise ApplicationError("Only a person can work for an organisation.",
-                               errors={"person": ["Choose a person."]})
+        raise ApplicationError(
+            "Only a person can work for an organisation.", errors={"person": ["Choose a person."]}
+        )
     if organisation.is_person():
-        raise ApplicationError("A person can only be linked to an organisation.",
-                               errors={"organisation": ["Choose an organisation."]})
+        raise ApplicationError(
+            "A person can only be linked to an organisation.",
+            errors={"organisation": ["Choose an organisation."]},
+        )
     if Relationship.objects.filter(person=person, organisation=organisation).exists():
-        raise ApplicationError("These two are already linked.",
-                               errors={"organisation": ["Already linked to this person."]})
-    relationship = Relationship(person=person, organisation=organisation, job_title=job_title,
-                                department=department, is_primary_contact=is_primary_contact,
-                                started_on=started_on, **_provenance(actor, provenance))
+        raise ApplicationError(
+            "These two are already linked.", errors={"organisation": ["Already linked to this person."]}
+        )
+    relationship = Relationship(
+        person=person,
+        organisation=organisation,
+        job_title=job_title,
+        department=department,
+        is_primary_contact=is_primary_contact,
+        started_on=started_on,
+        **_provenance(actor, provenance),
+    )
     try:
         save_audited(relationship, actor=actor)
     except ValidationError as exc:
@@ -397,8 +498,9 @@ def relationship_create(*, actor: User, person: Party, organisation: Party, job_
 
 
 @transaction.atomic
-def relationship_update(*, actor: User, relationship: Relationship, expected_version: int | None,
-                        changes: dict[str, Any]) -> Relationship:
+def relationship_update(
+    *, actor: User, relationship: Relationship, expected_version: int | None, changes: dict[str, Any]
+) -> Relationship:
     _require(actor, "customers.change_relationship", relationship)
     current = lock_current(Relationship, relationship.pk, expected_version)
     try:
@@ -407,7 +509,9 @@ def relationship_update(*, actor: User, relationship: Relationship, expected_ver
         raise ApplicationError(str(exc)) from exc
     if changed:
         if current.ended_on and current.started_on and current.ended_on < current.started_on:
-            raise ApplicationError("The end is before the start.", errors={"ended_on": ["Must not be before the start."]})
+            raise ApplicationError(
+                "The end is before the start.", errors={"ended_on": ["Must not be before the start."]}
+            )
         save_audited(current, actor=actor)
     return current
 
@@ -421,47 +525,68 @@ def relationship_delete(*, actor: User, relationship: Relationship, expected_ver
 # --- external identifiers ------------------------------------------------------------------------------
 
 
-def _identifier_add(*, actor: User | None, party: Party, scheme_code: str, value: str,
-                    provenance: Provenance | None, error_prefix: str = "") -> ExternalIdentifier:
+def _identifier_add(
+    *,
+    actor: User | None,
+    party: Party,
+    scheme_code: str,
+    value: str,
+    provenance: Provenance | None,
+    error_prefix: str = "",
+) -> ExternalIdentifier:
     scheme = IdentifierScheme.objects.filter(code=scheme_code).first()
     if scheme is None:
-        raise ApplicationError("Unknown identifier scheme.",
-                               errors={f"{error_prefix}scheme": [f"'{scheme_code}' is not a known scheme."]})
+        raise ApplicationError(
+            "Unknown identifier scheme.",
+            errors={f"{error_prefix}scheme": [f"'{scheme_code}' is not a known scheme."]},
+        )
     value = value.strip()
     _check_identifier(scheme, value, error_prefix)
     if ExternalIdentifier.objects.filter(scheme=scheme, value=value).exists():
-        raise ApplicationError("Another party already has this identifier.",
-                               errors={f"{error_prefix}value": ["Already used by another party."]})
+        raise ApplicationError(
+            "Another party already has this identifier.",
+            errors={f"{error_prefix}value": ["Already used by another party."]},
+        )
     identifier = ExternalIdentifier(party=party, scheme=scheme, value=value, **_provenance(actor, provenance))
     try:
         with transaction.atomic():
             save_audited(identifier, actor=actor)
     except (ValidationError, IntegrityError) as exc:
-        raise ApplicationError("Another party already has this identifier.",
-                               errors={f"{error_prefix}value": ["Already used by another party."]}) from exc
+        raise ApplicationError(
+            "Another party already has this identifier.",
+            errors={f"{error_prefix}value": ["Already used by another party."]},
+        ) from exc
     return identifier
 
 
 def _check_identifier(scheme: IdentifierScheme, value: str, error_prefix: str = "") -> None:
     if not value:
-        raise ApplicationError("Enter the identifier.", errors={f"{error_prefix}value": ["This field is required."]})
+        raise ApplicationError(
+            "Enter the identifier.", errors={f"{error_prefix}value": ["This field is required."]}
+        )
     if scheme.pattern and not re.fullmatch(scheme.pattern, value):
-        raise ApplicationError("The identifier has the wrong format.",
-                               errors={f"{error_prefix}value": [f"Not a valid {scheme.name}."]})
+        raise ApplicationError(
+            "The identifier has the wrong format.",
+            errors={f"{error_prefix}value": [f"Not a valid {scheme.name}."]},
+        )
 
 
 @transaction.atomic
-def identifier_create(*, actor: User, party: Party, scheme: str, value: str,
-                      provenance: Provenance | None = None) -> ExternalIdentifier:
+def identifier_create(
+    *, actor: User, party: Party, scheme: str, value: str, provenance: Provenance | None = None
+) -> ExternalIdentifier:
     _require(actor, "customers.add_externalidentifier", party)
-    identifier = _identifier_add(actor=actor, party=party, scheme_code=scheme, value=value, provenance=provenance)
+    identifier = _identifier_add(
+        actor=actor, party=party, scheme_code=scheme, value=value, provenance=provenance
+    )
     _refresh_party(party)
     return identifier
 
 
 @transaction.atomic
-def identifier_update(*, actor: User, identifier: ExternalIdentifier, expected_version: int | None,
-                      value: str) -> ExternalIdentifier:
+def identifier_update(
+    *, actor: User, identifier: ExternalIdentifier, expected_version: int | None, value: str
+) -> ExternalIdentifier:
     _require(actor, "customers.change_externalidentifier", identifier)
     current = lock_current(ExternalIdentifier, identifier.pk, expected_version)
     value = value.strip()
@@ -469,8 +594,9 @@ def identifier_update(*, actor: User, identifier: ExternalIdentifier, expected_v
         return current
     _check_identifier(current.scheme, value)
     if ExternalIdentifier.objects.filter(scheme=current.scheme, value=value).exclude(pk=current.pk).exists():
-        raise ApplicationError("Another party already has this identifier.",
-                               errors={"value": ["Already used by another party."]})
+        raise ApplicationError(
+            "Another party already has this identifier.", errors={"value": ["Already used by another party."]}
+        )
     current.value = value
     save_audited(current, actor=actor)
     _refresh_party(current.party)

@@ -53,16 +53,19 @@ class PartyFactory(factory.django.DjangoModelFactory):
     kind = PartyKind.PERSON
     given_name = factory.Faker("first_name")
     family_name = factory.Faker("last_name")
-    display_name = factory.LazyAttribute(lambda o: f"{o.given_name} {o.family_name}".strip() or o.organisation_name)
+    display_name = factory.LazyAttribute(
+        lambda o: f"{o.given_name} {o.family_name}".strip() or o.organisation_name
+    )
     name_key = factory.LazyAttribute(lambda o: fold(o.display_name))
-    search_text = factory.LazyAttribute(lambda o: build_search_text(names=[o.display_name], emails=[], phones=[],
-                                                                    identifiers=[]))
+    search_text = factory.LazyAttribute(
+        lambda o: build_search_text(names=[o.display_name], emails=[], phones=[], identifiers=[])
+    )
 
 
 class OrganisationFactory(PartyFactory):
     kind = PartyKind.ORGANISATION
-    given_name = ""
-    family_name = ""
+    given_name = ""  # type: ignore[assignment]
+    family_name = ""  # type: ignore[assignment]
     organisation_name = factory.Faker("company")
     display_name = factory.LazyAttribute(lambda o: o.organisation_name)
 
@@ -120,5 +123,5 @@ class InteractionFactory(factory.django.DjangoModelFactory):
 
 class NoteFactory(InteractionFactory):
     kind = EntryKind.NOTE
-    channel = ""
+    channel = ""  # type: ignore[assignment]
     direction = Direction.INTERNAL

@@ -23,19 +23,33 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
         parser.add_argument("--no-worker", action="store_true", help="do not start the embedded task worker")
 
-    def handle(self, *args: Any, host: str, port: int, workers: int, threads: int, no_worker: bool,
-               **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, workers: int, threads: int, no_worker: bool, **options: Any
+    ) -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
         procs: list[subprocess.Popen[bytes]] = []
         embedded = not settings.RELAY_TASKS.startswith(("redis://", "rediss://", "unix://"))
         if embedded and not no_worker:
             procs.append(subprocess.Popen([sys.executable, "-m", "relay.manage", "worker"]))
         procs.append(
-            subprocess.Popen([
-                sys.executable, "-m", "gunicorn", "relay.config.wsgi", "--bind", f"{host}:{port}",
-                "--workers", str(workers), "--threads", str(threads), "--access-logfile", "-",
-                "--graceful-timeout", "10",
-            ])
+            subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "relay.config.wsgi",
+                    "--bind",
+                    f"{host}:{port}",
+                    "--workers",
+                    str(workers),
+                    "--threads",
+                    str(threads),
+                    "--access-logfile",
+                    "-",
+                    "--graceful-timeout",
+                    "10",
+                ]
+            )
         )
         self.stdout.write(self.style.SUCCESS(f"Relay is serving on http://{host}:{port}/ (Ctrl+C stops it)"))
 

@@ -14,7 +14,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, workers: int, **options: Any) -> None:
         from relay.config.huey import HUEY
 
-        consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True,
-                                        check_worker_health=True)
+        consumer = HUEY.create_consumer(
+            workers=workers, worker_type="thread", periodic=True, check_worker_health=True
+        )
         self.stdout.write(f"Worker consuming {HUEY.storage.__class__.__name__} with {workers} threads")
         consumer.run()
