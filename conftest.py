@@ -8,6 +8,12 @@ from relay.accounts.choices import Role
 from relay.core.testing.factories import DepartmentFactory, IdentifierSchemeFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Real hashing costs ~0.3 s a user; tests don't need it (login flows still run the same code)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def departments(db):
     return {

@@ -100,9 +100,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA temp_store=MEMORY;"
         ),
     }
-    _db["TEST"] = {"NAME": os.environ.get("RELAY_TEST_SQLITE", str(VAR_DIR / "test.sqlite3"))}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = 0
+    # One test database per test process, so that concurrent runs on one server never clash.
+    _db["TEST"] = {"NAME": os.environ.get("RELAY_TEST_DB_NAME", f"test_relay_{os.getpid()}")}
     _db["OPTIONS"] = {
         "pool": {
             "min_size": int(os.environ.get("RELAY_DB_POOL_MIN", "2")),

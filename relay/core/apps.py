@@ -1,4 +1,15 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _install_audit_guards(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from django.db import connections
+
+    from relay.core.audit_guard import install_guards
+
+    install_guards(connections[using])
 
 
 class CoreConfig(AppConfig):
@@ -6,4 +17,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from relay.core import checks, db  # noqa: F401  (registers system checks and connection hooks)
+        from relay.core import audit_guard, checks, db  # noqa: F401  (registers checks and connection hooks)
+
+        audit_guard.connect_delete_guards()
+        post_migrate.connect(_install_audit_guards, sender=self)
