@@ -26,6 +26,19 @@ from relay.core.services import apply_changes, delete_audited, lock_current, sav
 from relay.customers.models import Party
 
 _FUTURE_TOLERANCE = timedelta(minutes=5)
+_MAIL_HEADERS = (
+    b"from:",
+    b"from ",
+    b"received:",
+    b"return-path:",
+    b"mime-version:",
+    b"message-id:",
+    b"delivered-to:",
+    b"date:",
+    b"to:",
+    b"subject:",
+    b"x-",
+)
 ENTRY_FIELDS = {"channel", "direction", "subject", "body", "occurred_at", "duration_seconds"}
 
 
@@ -177,8 +190,7 @@ def sniff_content_type(head: bytes) -> str:
         except UnicodeDecodeError as exc:
             if exc.start < len(head) - 4:  # a multi-byte character cut at the end of the sample is fine
                 return "application/octet-stream"
-        text = head.lstrip()
-        if text.startswith((b"From:", b"Received:", b"Return-Path:", b"MIME-Version:", b"Message-ID:")):
+        if head.lstrip()[:40].lower().startswith(_MAIL_HEADERS):
             return "message/rfc822"
         if head.count(b",") >= 2 and b"\n" in head:
             return "text/csv"

@@ -45,13 +45,18 @@ def main() -> None:
                     ),
                 )
                 activities.interaction_log(
-                    actor=user, party=party, data=activities.InteractionInput(channel="phone", subject="hello")
+                    actor=user,
+                    party=party,
+                    data=activities.InteractionInput(channel="phone", subject="hello"),
                 )
                 created += 1
                 current = Party.objects.get(pk=shared.pk)
                 try:
                     customers.party_update(
-                        actor=user, party=current, expected_version=current.version, changes={"about": f"{n}-{i}"}
+                        actor=user,
+                        party=current,
+                        expected_version=current.version,
+                        changes={"about": f"{n}-{i}"},
                     )
                     updated += 1
                 except ConflictError:

@@ -40,7 +40,10 @@ class KeysetPaginationTest(TestCase):
         assert all(len(p) == size for p in pages[:-1])
 
         # and back again from the last page
-        back, cursor = [], paginate(Party.objects.all(), ordering=ordering, cursor=cursor, size=size).previous_cursor
+        back, cursor = (
+            [],
+            paginate(Party.objects.all(), ordering=ordering, cursor=cursor, size=size).previous_cursor,
+        )
         while cursor:
             page = paginate(Party.objects.all(), ordering=ordering, cursor=cursor, size=size)
             back = [p.pk for p in page.items] + back

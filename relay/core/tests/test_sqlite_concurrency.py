@@ -13,11 +13,20 @@ from relay.core.checks import sqlite_concurrency_settings
 
 @pytest.mark.slow
 def test_twenty_writer_threads_lose_nothing(tmp_path: Path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'writers.sqlite3'}", "RELAY_VAR_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'writers.sqlite3'}",
+        "RELAY_VAR_DIR": str(tmp_path),
+    }
     root = Path(__file__).resolve().parents[3]
     out = subprocess.run(
         [sys.executable, "-m", "relay.core.tests.sqlite_writers"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     summary = json.loads(out.stdout.strip().splitlines()[-1])
