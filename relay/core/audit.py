@@ -6,47 +6,23 @@ only the channel it arrived through is ambient, set once at each entry point.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
 from django.dispatch import receiver
 from simple_history.signals import pre_create_historical_record
 
-_origin: ContextVar[str] = ContextVar("relay_audit_origin", default="system")
+from relay.core.origin import ORIGIN_LABELS, Origin, current_origin, origin, set_origin
 
-
-class Origin(models.TextChoices):
-    UI = "ui", "Staff UI"
-    API = "api", "REST API"
-    COMMAND = "command", "Command"
-    JOB = "job", "Background job"
-    SYSTEM = "system", "System"
-
-
-def current_origin() -> str:
-    return _origin.get()
-
-
-@contextlib.contextmanager
-def origin(value: str) -> Iterator[None]:
-    token = _origin.set(value)
-    try:
-        yield
-    finally:
-        _origin.reset(token)
-
-
-def set_origin(value: str) -> None:
-    _origin.set(value)
+__all__ = ["AuditedHistoryModel", "Origin", "current_origin", "origin", "set_origin", "with_actor"]
 
 
 class AuditedHistoryModel(models.Model):
     """Abstract base of every historical table: adds the origin of the change."""
 
-    history_origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.SYSTEM)
+    history_origin = models.CharField(
+        max_length=10, choices=list(ORIGIN_LABELS.items()), default=Origin.SYSTEM
+    )
 
     class Meta:
         abstract = True
