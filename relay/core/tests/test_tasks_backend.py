@@ -1,0 +1,44 @@
+"""django.tasks on Huey: business code enqueues a Task; Huey runs it, audited as a job."""
+
+import pytest
+from django.tasks import task
+
+from relay.config.huey import HUEY
+from relay.core.origin import current_origin
+
+SEEN: list[tuple[int, str]] = []
+
+
+@task
+def remember(value: int) -> int:
+    SEEN.append((value, current_origin()))
+    return value * 2
+
+
+@pytest.fixture
+def immediate_huey(settings):
+    settings.TASKS = {"default": {"BACKEND": "relay.core.tasks_backend.HueyTaskBackend"}}
+    HUEY.immediate = True
+    yield HUEY
+    HUEY.immediate = False
+
+
+def test_an_enqueued_task_runs_on_huey_as_a_job(immediate_huey):
+    SEEN.clear()
+    result = remember.enqueue(21)
+    assert result.id and SEEN == [(21, "job")]
+
+
+def test_a_queued_task_waits_for_a_worker():
+    from huey.storage import MemoryStorage
+
+    original = HUEY.storage
+    HUEY.storage = MemoryStorage("relay-test")
+    try:
+        SEEN.clear()
+        remember.enqueue(5)
+        assert SEEN == [] and HUEY.pending_count() == 1
+        HUEY.execute(HUEY.dequeue())
+        assert SEEN == [(5, "job")]
+    finally:
+        HUEY.storage = original
