@@ -10,7 +10,7 @@ class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
     list_display = ("username", "first_name", "last_name", "role", "is_active", "is_away")
     list_filter = ("role", "is_active", "is_away", "departments")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("Relay", {"fields": ("role", "departments", "title", "phone", "time_zone", "is_away")}),
     )
     filter_horizontal = ("departments", "groups", "user_permissions")

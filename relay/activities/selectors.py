@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from relay.accounts.models import User
+from relay.accounts.permissions import VIEW_SENSITIVE, has_capability
 from relay.activities.models import Attachment, TimelineEntry
+from relay.core.history import HistoryRecord, history_records
 from relay.core.pagination import Ordering, Page, paginate
-from relay.customers.models import Party
+from relay.customers.models import IdentifierScheme, Party
 
 TIMELINE_ORDERING = Ordering("occurred_at", descending=True)
 
@@ -43,3 +45,37 @@ def attachment_get(*, actor: User, pk: Any) -> Attachment:
     """An attachment is visible exactly when its timeline entry is."""
     visible_entries = TimelineEntry.objects.restrict(actor, "view")
     return Attachment.objects.select_related("entry").filter(entry__in=visible_entries).get(pk=pk)
+
+
+def party_history(*, actor: User, party: Party, limit: int = 200) -> list[HistoryRecord]:
+    """The audit trail of a party's whole file: the party, its contact points, identifiers,
+    relationships and timeline entries. Sensitive identifier values are masked for roles without
+    VIEW_SENSITIVE."""
+    from relay.customers.models import ContactPoint, ExternalIdentifier, Relationship
+
+    if not actor.has_perm("core.view_history"):
+        return []
+    sensitive_schemes = set(IdentifierScheme.objects.filter(is_sensitive=True).values_list("pk", flat=True))
+    clear = has_capability(actor, VIEW_SENSITIVE)
+
+    def mask(row: Any, field: str, value: Any) -> Any:
+        if (
+            not clear
+            and field == "value"
+            and getattr(row, "scheme_id", None) in sensitive_schemes
+            and value is not None
+        ):
+            return "•" * max(len(str(value)) - 4, 2) + str(value)[-4:]
+        return value
+
+    return history_records(
+        [
+            Party.history.filter(id=party.pk),
+            ContactPoint.history.filter(party_id=party.pk),
+            ExternalIdentifier.history.filter(party_id=party.pk),
+            Relationship.history.filter(Q(person_id=party.pk) | Q(organisation_id=party.pk)),
+            TimelineEntry.history.filter(party_id=party.pk),
+        ],
+        mask=mask,
+        limit=limit,
+    )

@@ -37,7 +37,7 @@ def _field_errors(detail: Any) -> dict[str, list[str]]:
                 for sub, msgs in _field_errors(value).items():
                     out[f"{key}.{sub}"] = msgs
             elif isinstance(value, list):
-                out[str(key)] = [str(v) if not isinstance(v, dict) else str(v) for v in value]
+                out[str(key)] = [str(v) for v in value]
             else:
                 out[str(key)] = [str(value)]
         return out
@@ -58,13 +58,19 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         return problem(exc.status, exc.title, exc.message, kind="conflict", **extra)
     if isinstance(exc, ApplicationError):
         extra = {"errors": exc.errors} if exc.errors else {}
-        return problem(exc.status, exc.title, exc.message, kind="invalid" if exc.status == 400 else "", **extra)
+        return problem(
+            exc.status, exc.title, exc.message, kind="invalid" if exc.status == 400 else "", **extra
+        )
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return problem(400, "Invalid input", "Some fields are not valid.", kind="invalid", errors=errors)
     if isinstance(exc, IntegrityError):
-        return problem(409, "Conflicts with existing data", "The change clashes with an existing record.",
-                       kind="conflict")
+        return problem(
+            409,
+            "Conflicts with existing data",
+            "The change clashes with an existing record.",
+            kind="conflict",
+        )
     if isinstance(exc, Http404):
         return problem(404, "Not found", "No such record, or you may not see it.")
     if isinstance(exc, DjangoPermissionDenied):
@@ -74,8 +80,13 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        return problem(400, "Invalid input", "Some fields are not valid.", kind="invalid",
-                       errors=_field_errors(exc.detail))
+        return problem(
+            400,
+            "Invalid input",
+            "Some fields are not valid.",
+            kind="invalid",
+            errors=_field_errors(exc.detail),
+        )
     detail = exc.detail if isinstance(exc, exceptions.APIException) else ""
     title = {
         status.HTTP_401_UNAUTHORIZED: "Authentication required",

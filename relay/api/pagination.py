@@ -29,7 +29,9 @@ class CursorPagination(BasePagination):
             size = self.page_size
         return max(1, min(size, self.max_page_size))
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(  # type: ignore[override]
+        self, queryset: QuerySet, request: Request, view: Any = None
+    ) -> list[Any]:
         self.request = request
         page = paginate(
             queryset,
@@ -47,7 +49,11 @@ class CursorPagination(BasePagination):
 
     def get_paginated_response(self, data: Any) -> Response:
         return Response(
-            {"next": self._link(self.page.next_cursor), "previous": self._link(self.page.previous_cursor), "results": data}
+            {
+                "next": self._link(self.page.next_cursor),
+                "previous": self._link(self.page.previous_cursor),
+                "results": data,
+            }
         )
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -63,8 +69,17 @@ class CursorPagination(BasePagination):
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         return [
-            {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
-             "description": "Opaque cursor from `next` or `previous`."},
-            {"name": "page_size", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size}},
+            {
+                "name": "cursor",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "Opaque cursor from `next` or `previous`.",
+            },
+            {
+                "name": "page_size",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
         ]

@@ -1,1 +1,27 @@
-urlpatterns: list = []
+from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from relay.accounts.api import DepartmentViewSet, UserViewSet
+from relay.activities.api import AttachmentViewSet, InteractionViewSet, NoteViewSet
+from relay.customers.api import ContactPointViewSet, IdentifierViewSet, PartyViewSet, RelationshipViewSet
+
+router = DefaultRouter(trailing_slash="/?")  # type: ignore[arg-type]  # slash optional
+router.include_root_view = False
+router.register("parties", PartyViewSet, basename="party")
+router.register("contact-points", ContactPointViewSet, basename="contactpoint")
+router.register("relationships", RelationshipViewSet, basename="relationship")
+router.register("identifiers", IdentifierViewSet, basename="identifier")
+router.register("interactions", InteractionViewSet, basename="interaction")
+router.register("notes", NoteViewSet, basename="note")
+router.register("attachments", AttachmentViewSet, basename="attachment")
+router.register("users", UserViewSet, basename="user")
+router.register("departments", DepartmentViewSet, basename="department")
+
+app_name = "api"
+urlpatterns = [
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
+    # the split view serves its start-up script as a separate file, so the strict CSP holds
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]

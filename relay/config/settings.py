@@ -130,6 +130,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
 STATICFILES_DIRS = [BASE_DIR / "relay" / "static"]
 MEDIA_ROOT = Path(os.environ.get("RELAY_MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
@@ -212,6 +213,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "PartyKindEnum": "relay.customers.choices.PartyKind",
+        "ContactKindEnum": "relay.customers.choices.ContactKind",
+        "LifecycleStageEnum": "relay.customers.choices.LifecycleStage",
+        "ChannelEnum": "relay.core.choices.Channel",
+        "EntryKindEnum": "relay.activities.choices.EntryKind",
+    },
 }
 
 LOGGING = {

@@ -37,7 +37,9 @@ def ada(agent, schemes):
 def zoe(agent):
     return services.party_create(
         actor=agent,
-        data=PartyInput(given_name="Zoë", family_name="Smith", roles=["prospect"], lifecycle_stage="consider"),
+        data=PartyInput(
+            given_name="Zoë", family_name="Smith", roles=["prospect"], lifecycle_stage="consider"
+        ),
     )
 
 
@@ -68,8 +70,18 @@ def test_anonymous_and_inactive_users_find_nothing(ada, inactive_user):
 
 @pytest.mark.parametrize(
     "query",
-    ["ada", "Ada Love", "lovel", "LOVELACE", "ada@example.com", "example.com", "(415) 555-0100", "5550100",
-     "ACC-100200", "acc-100"],
+    [
+        "ada",
+        "Ada Love",
+        "lovel",
+        "LOVELACE",
+        "ada@example.com",
+        "example.com",
+        "(415) 555-0100",
+        "5550100",
+        "ACC-100200",
+        "acc-100",
+    ],
 )
 def test_search_as_you_type_finds_by_name_email_phone_and_identifier(agent, ada, zoe, query):
     assert selectors.party_search(actor=agent, query=query) == [ada]
@@ -82,7 +94,9 @@ def test_search_ignores_accents_and_matches_short_prefixes(agent, ada, zoe):
     assert selectors.party_search(actor=agent, query="ad") == [ada]
 
 
-def test_sensitive_identifiers_are_searchable_and_visible_only_to_granted_roles(agent, supervisor, auditor, ada):
+def test_sensitive_identifiers_are_searchable_and_visible_only_to_granted_roles(
+    agent, supervisor, auditor, ada
+):
     assert selectors.party_search(actor=agent, query="TX-998877") == []
     assert selectors.party_search(actor=supervisor, query="TX-998877") == [ada]
     assert selectors.party_search(actor=auditor, query="TX-998877") == [ada]
@@ -93,7 +107,9 @@ def test_sensitive_identifiers_are_searchable_and_visible_only_to_granted_roles(
     assert selectors.identifier_display_value(actor=agent, identifier=account) == "ACC-100200"
 
 
-@pytest.mark.parametrize("query", ["", "   ", "'; DROP TABLE customers_party; --", '"unbalanced', "*", "a" * 500])
+@pytest.mark.parametrize(
+    "query", ["", "   ", "'; DROP TABLE customers_party; --", '"unbalanced', "*", "a" * 500]
+)
 def test_odd_search_input_is_harmless(agent, ada, query):
     selectors.party_search(actor=agent, query=query)
     assert Party.objects.count() == 1

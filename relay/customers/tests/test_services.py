@@ -75,12 +75,18 @@ def test_every_data_point_records_its_provenance(agent, schemes):
         (PartyInput(kind=PartyKind.ORGANISATION), "organisation_name"),
         (PartyInput(family_name="X", roles=["emperor"]), "roles"),
         (PartyInput(family_name="X", lifecycle_stage="reborn"), "lifecycle_stage"),
-        (PartyInput(family_name="X", contact_points=[ContactInput(kind="phone", raw="not a number")]),
-         "contact_points.0.raw"),
-        (PartyInput(family_name="X", contact_points=[ContactInput(kind="email", raw="nope")]),
-         "contact_points.0.raw"),
-        (PartyInput(family_name="X", identifiers=[IdentifierInput(scheme="nope", value="1")]),
-         "identifiers.0.scheme"),
+        (
+            PartyInput(family_name="X", contact_points=[ContactInput(kind="phone", raw="not a number")]),
+            "contact_points.0.raw",
+        ),
+        (
+            PartyInput(family_name="X", contact_points=[ContactInput(kind="email", raw="nope")]),
+            "contact_points.0.raw",
+        ),
+        (
+            PartyInput(family_name="X", identifiers=[IdentifierInput(scheme="nope", value="1")]),
+            "identifiers.0.scheme",
+        ),
     ],
 )
 def test_bad_input_names_the_field_and_writes_nothing(agent, schemes, data, field):
@@ -110,7 +116,9 @@ def test_the_same_number_twice_on_one_party_is_refused_in_any_format(agent):
 
 def test_a_stale_update_is_refused_and_changes_nothing(agent, supervisor):
     party = make_party(agent)
-    services.party_update(actor=supervisor, party=party, expected_version=1, changes={"given_name": "Augusta"})
+    services.party_update(
+        actor=supervisor, party=party, expected_version=1, changes={"given_name": "Augusta"}
+    )
 
     with pytest.raises(ConflictError) as error:
         services.party_update(actor=agent, party=party, expected_version=1, changes={"family_name": "King"})
@@ -155,7 +163,11 @@ def test_audit_history_records_who_what_and_where_from(agent, supervisor):
 
     created, updated = party.history.order_by("history_id")
     assert (created.history_type, created.history_user, created.history_origin) == ("+", agent, "api")
-    assert (updated.history_type, updated.history_user, updated.history_origin) == ("~", supervisor, "command")
+    assert (updated.history_type, updated.history_user, updated.history_origin) == (
+        "~",
+        supervisor,
+        "command",
+    )
     delta = updated.diff_against(created)
     assert [(c.field, c.old, c.new) for c in delta.changes if c.field == "about"] == [("about", "", "Poet")]
 
@@ -165,7 +177,7 @@ def test_history_cannot_be_rewritten(agent):
     with pytest.raises(Exception, match="append-only"), transaction.atomic():
         Party.history.filter(id=party.pk).update(given_name="Forged")
     record = party.history.first()
-    with pytest.raises(Exception, match="cannot be deleted|append-only"):
+    with pytest.raises(Exception, match=r"cannot be deleted|append-only"):
         record.delete()
 
 
@@ -175,7 +187,11 @@ def test_lifecycle_moves_are_dated_and_an_upgrade_starts_a_new_cycle(agent):
         actor=agent, party=party, stage=LifecycleStage.PURCHASE, expected_version=party.version
     )
     party = services.party_set_lifecycle_stage(
-        actor=agent, party=party, stage=LifecycleStage.CONSIDER, expected_version=party.version, new_cycle=True,
+        actor=agent,
+        party=party,
+        stage=LifecycleStage.CONSIDER,
+        expected_version=party.version,
+        new_cycle=True,
         note="upgrade to fibre",
     )
     changes = list(LifecycleChange.objects.filter(party=party).order_by("id"))
@@ -187,7 +203,9 @@ def test_lifecycle_moves_are_dated_and_an_upgrade_starts_a_new_cycle(agent):
 def test_changing_contact_data_refreshes_what_search_finds(agent):
     party = make_party(agent)
     phone = party.contact_points.get(kind=ContactKind.PHONE)
-    services.contact_point_update(actor=agent, contact=phone, expected_version=1, changes={"raw": "+44 20 7946 0958"})
+    services.contact_point_update(
+        actor=agent, contact=phone, expected_version=1, changes={"raw": "+44 20 7946 0958"}
+    )
     assert selectors.party_lookup_by_phone(actor=agent, raw="(415) 555 0100") == []  # US default region
     party.refresh_from_db()
     assert "4155550100" not in party.search_text
@@ -195,7 +213,9 @@ def test_changing_contact_data_refreshes_what_search_finds(agent):
 
 def test_deleting_the_primary_contact_promotes_the_next_one(agent):
     party = make_party(agent)
-    second = services.contact_point_create(actor=agent, party=party, data=ContactInput(kind="email", raw="b@x.io"))
+    second = services.contact_point_create(
+        actor=agent, party=party, data=ContactInput(kind="email", raw="b@x.io")
+    )
     primary = party.contact_points.get(kind="email", is_primary=True)
     assert second.is_primary is False
     services.contact_point_delete(actor=agent, contact=primary, expected_version=primary.version)
@@ -212,6 +232,10 @@ def test_relationships_link_people_to_organisations(agent):
         services.relationship_create(actor=agent, person=person, organisation=org)
     with pytest.raises(ApplicationError):
         services.relationship_create(actor=agent, person=org, organisation=person)
-    services.relationship_update(actor=agent, relationship=rel, expected_version=1, changes={"job_title": "CEO"})
+    services.relationship_update(
+        actor=agent, relationship=rel, expected_version=1, changes={"job_title": "CEO"}
+    )
     with pytest.raises(ConflictError):
-        services.relationship_update(actor=agent, relationship=rel, expected_version=1, changes={"job_title": "X"})
+        services.relationship_update(
+            actor=agent, relationship=rel, expected_version=1, changes={"job_title": "X"}
+        )

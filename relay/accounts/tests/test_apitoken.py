@@ -1,0 +1,25 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from relay.accounts.models import ApiToken
+from relay.core.testing.api import client_for
+
+
+@pytest.mark.django_db
+def test_apitoken_prints_a_token_that_authenticates_and_stores_only_its_hash(agent, capsys):
+    call_command("apitoken", "agent")
+    raw = capsys.readouterr().out.strip()
+    assert raw.startswith("rly_")
+    token = ApiToken.objects.get(user=agent)
+    assert token.digest == ApiToken.hash(raw) and raw not in (token.digest, token.prefix)
+    client = client_for(None)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/parties/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_apitoken_refuses_unknown_and_inactive_users(inactive_user):
+    with pytest.raises(CommandError, match="No user"):
+        call_command("apitoken", "nobody")
+    with pytest.raises(CommandError, match="not active"):
+        call_command("apitoken", "gone")
