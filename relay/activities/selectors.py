@@ -59,6 +59,9 @@ def party_history(*, actor: User, party: Party, limit: int = 200) -> list[Histor
     clear = has_capability(actor, VIEW_SENSITIVE)
 
     def mask(row: Any, field: str, value: Any) -> Any:
+        hidden = not clear and getattr(row, "scheme_id", None) in sensitive_schemes
+        if hidden and field == "__str__":
+            return "identifier (sensitive)"
         if (
             not clear
             and field == "value"

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "relay.core.middleware.AuditOriginMiddleware",
+    "relay.core.middleware.UserTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "relay.config.urls"

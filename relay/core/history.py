@@ -85,13 +85,16 @@ def history_records(
                 if mask:
                     old, new = mask(row, f.name, old), mask(row, f.name, new)
                 changes.append(Change(field=f.verbose_name, old=_text(old), new=_text(new)))
+            title = str(row.instance) if row.history_type != "-" else f"{label} #{row.id}"
+            if mask:
+                title = mask(row, "__str__", title)
             user = row.history_user
             records.append(
                 HistoryRecord(
                     id=row.history_id,
                     model=label,
                     object_id=row.id,
-                    object=str(row.instance) if row.history_type != "-" else f"{label} #{row.id}",
+                    object=title,
                     type=TYPES.get(row.history_type, row.history_type),
                     at=row.history_date,
                     user=user.pk if user else None,

@@ -1,6 +1,8 @@
+import zoneinfo
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from relay.core.audit import Origin, origin
 
@@ -15,3 +17,21 @@ class AuditOriginMiddleware:
         value = Origin.API if request.path.startswith("/api/") else Origin.UI
         with origin(value):
             return self.get_response(request)
+
+
+class UserTimeZoneMiddleware:
+    """Shows dates in the signed-in user's time zone (stored in UTC either way)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = getattr(getattr(request, "user", None), "time_zone", "")
+        if zone:
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
+        return self.get_response(request)

@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--parties", type=int, default=500)
 
     def handle(self, *args: Any, if_empty: bool, parties: int, **options: Any) -> None:
-        console = Console(file=self.stdout)
+        console = Console(file=self.stdout)  # type: ignore[arg-type]
         if if_empty and Party.objects.exists():
             console.print("Demo data already loaded. Logins: see README (password [bold]relay-demo[/]).")
             return

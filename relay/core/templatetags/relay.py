@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from relay.customers.normalize import format_phone
+
+register = template.Library()
+
+
+@register.filter
+def phone(value: str) -> str:
+    """+14155550100 -> +1 415-555-0100"""
+    return format_phone(value) if value else ""
+
+
+@register.filter
+def duration(seconds: int | None) -> str:
+    if not seconds:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+CHANNEL_ICONS = {
+    "phone": "telephone",
+    "email": "envelope",
+    "web": "globe",
+    "chat": "chat-dots",
+    "sms": "phone",
+    "fax": "printer",
+    "letter": "mailbox",
+    "in_person": "person",
+    "": "journal-text",
+}
+
+
+@register.filter
+def channel_icon(channel: str) -> str:
+    return CHANNEL_ICONS.get(channel or "", "dot")
+
+
+@register.filter
+def get(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key)
