@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.config.settings")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -74,24 +74,40 @@ def main() -> None:
     def random_phone() -> str:
         pid = rng.randint(low, high)
         _, national = phone_of(2 * pid)  # the seeded main phone of party `pid`
-        return rng.choice([f"({national[:3]}) {national[3:6]}-{national[6:]}", f"+1 {national}",
-                           f"001{national}"])
+        return rng.choice(
+            [f"({national[:3]}) {national[3:6]}-{national[6:]}", f"+1 {national}", f"001{national}"]
+        )
 
     def random_party() -> Party:
         return Party.objects.only("id", "name_key").get(pk=rng.randint(low, high))
 
     fragments = ["smi", "john", "garcia", "lee", "aisha", "novak", "mary jo", "rivera", "wil", "okaf"]
 
-    measure("phone lookup (selector)", args.samples,
-            lambda: selectors.party_lookup_by_phone(actor=user, raw=random_phone()))
-    measure("phone lookup (API, any format)", args.samples,
-            lambda: api.get("/api/v1/parties/lookup/", {"phone": random_phone()}))
-    measure("search-as-you-type (UI, name fragments)", args.samples,
-            lambda: web.get("/search/", {"q": rng.choice(fragments)}))
-    measure("search-as-you-type (UI, phone digits)", args.samples,
-            lambda: web.get("/search/", {"q": random_phone()}))
-    measure("search-as-you-type (UI, e-mail)", args.samples,
-            lambda: web.get("/search/", {"q": f"{rng.choice(['james', 'mary', 'aisha'])}."}))
+    measure(
+        "phone lookup (selector)",
+        args.samples,
+        lambda: selectors.party_lookup_by_phone(actor=user, raw=random_phone()),
+    )
+    measure(
+        "phone lookup (API, any format)",
+        args.samples,
+        lambda: api.get("/api/v1/parties/lookup/", {"phone": random_phone()}),
+    )
+    measure(
+        "search-as-you-type (UI, name fragments)",
+        args.samples,
+        lambda: web.get("/search/", {"q": rng.choice(fragments)}),
+    )
+    measure(
+        "search-as-you-type (UI, phone digits)",
+        args.samples,
+        lambda: web.get("/search/", {"q": random_phone()}),
+    )
+    measure(
+        "search-as-you-type (UI, e-mail)",
+        args.samples,
+        lambda: web.get("/search/", {"q": f"{rng.choice(['james', 'mary', 'aisha'])}."}),
+    )
     measure("party 360 page (UI)", args.samples, lambda: web.get(f"/parties/{rng.randint(low, high)}/"))
     measure("party detail (API)", args.samples, lambda: api.get(f"/api/v1/parties/{rng.randint(low, high)}/"))
 
@@ -106,8 +122,13 @@ def main() -> None:
     measure("list page (UI, first page)", args.samples, lambda: web.get("/parties/"))
     measure("list page (UI, random deep page)", args.samples, deep_list({}))
     measure("list page (UI, deep page, stage=use)", args.samples, deep_list({"stage": "use"}))
-    measure("list page (API, random deep page)", args.samples,
-            lambda: api.get("/api/v1/parties/", {"cursor": _encode(random_party().name_key, rng.randint(low, high))}))
+    measure(
+        "list page (API, random deep page)",
+        args.samples,
+        lambda: api.get(
+            "/api/v1/parties/", {"cursor": _encode(random_party().name_key, rng.randint(low, high))}
+        ),
+    )
 
 
 if __name__ == "__main__":

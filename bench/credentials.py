@@ -1,0 +1,31 @@
+#!/usr/bin/env python
+"""Prints an API token, a session cookie and the party count for bench/http.sh (user 'bench')."""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.config.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+
+from relay.accounts.models import User  # noqa: E402
+from relay.accounts.services import api_token_create  # noqa: E402
+from relay.customers.models import Party  # noqa: E402
+
+user, _ = User.objects.get_or_create(username="bench", defaults={"role": "agent", "first_name": "Bench"})
+_, token = api_token_create(user=user, name="http-bench")
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+last = Party.objects.order_by("-id").values_list("id", flat=True).first() or 1
+print(token, f"{settings.SESSION_COOKIE_NAME}={session.session_key}", last)

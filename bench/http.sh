@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# HTTP throughput with 16 concurrent clients against `relay serve` (gunicorn, 2 workers x 4 threads).
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/relay_bench bench/http.sh
+# Needs wrk (apt-get install wrk). Loopback only; each run stops after DURATION seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PORT=${PORT:-8799}
+DURATION=${DURATION:-20}
+BIN=.venv/bin
+$BIN/relay serve --no-worker --port "$PORT" --workers 2 --threads 4 > var/bench-serve.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.5; done
+read -r TOKEN COOKIE PARTIES < <($BIN/python bench/credentials.py)
+export TOKEN COOKIE PARTIES
+echo "== phone lookup (API), 16 connections, ${DURATION}s"
+wrk -t2 -c16 -d"${DURATION}s" --latency -s bench/lookup.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"
+echo "== party list page (UI), 16 connections, ${DURATION}s"
+wrk -t2 -c16 -d"${DURATION}s" --latency -s bench/list.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"
