@@ -17,7 +17,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from relay.core import audit_guard, checks, db  # noqa: F401  (registers checks and connection hooks)
+        from relay.core import audit_guard, checks  # noqa: F401  (registers the system checks)
 
         audit_guard.connect_delete_guards()
         post_migrate.connect(_install_audit_guards, sender=self)

@@ -298,6 +298,14 @@ class LifecycleSerializer(serializers.Serializer):
     version = serializers.IntegerField(required=False)
 
 
+class CallerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    display_name = serializers.CharField()
+    lifecycle_stage = serializers.CharField()
+    phone = serializers.CharField(help_text="The matching number, E.164")
+
+
 class HistoryChangeSerializer(serializers.Serializer):
     field = serializers.CharField()
     old = serializers.CharField(allow_null=True)
@@ -439,16 +447,17 @@ class PartyViewSet(VersionedViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("phone", str, required=True, description="Any format")],
-        responses=PartySerializer(many=True),
+        responses=CallerSerializer(many=True),
     )
     @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
     def lookup(self, request: Request) -> Response:
-        """Caller lookup: the parties that have this phone number, typed in any format."""
+        """Caller lookup: who has this phone number, typed in any format. A brief answer in two index
+        probes (the screen pop's first step); GET the party for the whole file."""
         phone = request.query_params.get("phone", "").strip()
         if not phone:
             raise serializers.ValidationError({"phone": ["This parameter is required."]})
-        parties = selectors.party_lookup_by_phone(actor=self.actor, raw=phone)
-        return Response(self._brief(parties))
+        callers = selectors.caller_lookup(actor=self.actor, raw=phone)
+        return Response(CallerSerializer(callers, many=True).data)
 
     @extend_schema(
         parameters=[

@@ -74,16 +74,26 @@ def party_lookup_by_phone(*, actor: User, raw: str) -> list[Party]:
     return list(party_queryset(actor=actor).filter(pk__in=ids).order_by("name_key", "id"))
 
 
+def caller_lookup(*, actor: User, raw: str) -> list[dict[str, Any]]:
+    """The brief answer of the caller lookup: id, kind, name, stage and the matched number. Two index
+    probes: contact points by normalised number, then the visible parties by primary key."""
+    e164 = try_normalize_phone(raw, settings.RELAY_PHONE_REGION)
+    if not e164:
+        return []
+    ids = party_ids_by_phone(raw)
+    if not ids:
+        return []
+    rows = party_queryset(actor=actor).filter(pk__in=ids).order_by("name_key", "id")
+    return [{**row, "phone": e164} for row in rows.values("id", "kind", "display_name", "lifecycle_stage")]
+
+
 def _text_match(qs: QuerySet[Party], text: str) -> QuerySet[Party]:
     tokens = fold(text).split()
     long_tokens = [t for t in tokens if len(t) >= 3]
     short_tokens = [t for t in tokens if len(t) < 3]
     if not long_tokens:
         # one or two letters: a prefix of the name, on the name index
-        prefix = fold(text)
-        if connection.vendor == "sqlite":
-            return qs.filter(name_key__gte=prefix, name_key__lt=prefix + "\U0010ffff")
-        return qs.filter(name_key__startswith=prefix)
+        return _name_prefix(qs, fold(text))
     if connection.vendor == "sqlite":
         match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long_tokens)
         qs = qs.filter(id__in=RawSQL(_FTS_MATCH, [match]))  # noqa: S611 (constant SQL, bound parameter)
@@ -118,13 +128,31 @@ def party_search(*, actor: User, query: str, limit: int = 10) -> list[Party]:
     results: list[Party] = []
     if exact_ids:
         results = list(scoped.filter(pk__in=set(exact_ids)).order_by("name_key", "id")[:limit])
-    if len(results) < limit:
+    seen = {p.pk for p in results}
+    folded = fold(text)
+    if len(results) < limit and folded:
+        # 1. names that start with what was typed: an ordered range of the name index
+        prefix = _name_prefix(scoped, folded).exclude(pk__in=seen).order_by("name_key", "id")
+        results += list(prefix[: limit - len(results)])
         seen = {p.pk for p in results}
-        more = (
-            _text_match(scoped, text).exclude(pk__in=seen).order_by("name_key", "id")[: limit - len(results)]
+    if len(results) < limit:
+        # 2. the fragment anywhere (names, e-mails, numbers): a bounded set of trigram candidates, never a
+        #    walk of the name index in order (with a common fragment that would read most of the table)
+        candidates = list(
+            _text_match(scoped, text).order_by().values_list("pk", flat=True)[:SEARCH_CANDIDATES]
         )
-        results += list(more)
+        more = scoped.filter(pk__in=[pk for pk in candidates if pk not in seen]).order_by("name_key", "id")
+        results += list(more[: limit - len(results)])
     return results
+
+
+SEARCH_CANDIDATES = 200
+
+
+def _name_prefix(qs: QuerySet[Party], folded: str) -> QuerySet[Party]:
+    """Names starting with `folded`, as a range of the name index. (A LIKE 'x%' would not use the index:
+    SQLite's LIKE ignores case, and PostgreSQL derives ranges only under the plain C collation.)"""
+    return qs.filter(name_key__gte=folded, name_key__lt=folded + "\U0010ffff")
 
 
 @dataclass

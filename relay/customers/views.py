@@ -31,6 +31,7 @@ from relay.customers.forms import (
     RelationshipForm,
 )
 from relay.customers.models import ContactPoint, ExternalIdentifier, Party, Relationship
+from relay.customers.normalize import format_phone
 
 SORTS = [
     ("name", "Name A to Z"),
@@ -78,6 +79,7 @@ def party_list(request: HttpRequest) -> HttpResponse:
     context = {
         "filterset": filterset,
         "page": page,
+        "rows": [_row(p) for p in page.items] if page else [],
         "ordering": ordering,
         "sorts": SORTS,
         "query": params.urlencode(),
@@ -89,6 +91,28 @@ def party_list(request: HttpRequest) -> HttpResponse:
         else "customers/party_list.html"
     )
     return render(request, template, context)
+
+
+def _row(party: Party) -> dict[str, Any]:
+    """What one line of the list shows, computed once (the template only prints it)."""
+    phone = email = ""
+    for contact in party.contact_points.all():
+        if contact.is_primary and contact.kind == ContactKind.PHONE:
+            phone = format_phone(contact.normalized)
+        elif contact.is_primary and contact.kind == ContactKind.EMAIL:
+            email = contact.normalized
+    return {
+        "pk": party.pk,
+        "name": party.display_name,
+        "organisation": party.kind == PartyKind.ORGANISATION,
+        "tags": [t.name for t in party.tags.all()],
+        "phone": phone,
+        "email": email,
+        "roles": [r.get_role_display() for r in party.role_assignments.all()],
+        "stage": party.get_lifecycle_stage_display(),
+        "owner": str(party.owner) if party.owner_id else "",
+        "updated": party.updated_at,
+    }
 
 
 @login_required

@@ -1,6 +1,7 @@
 """Timeline writes: interactions, notes, attachments."""
 
 import hashlib
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +16,10 @@ from relay.core.exceptions import ApplicationError, ConflictError, NotAllowed
 from relay.core.testing.factories import PartyFactory
 
 pytestmark = pytest.mark.django_db
-MAIL_DIR = Path(__file__).resolve().parents[4] / "shared" / "data" / "email"
+SHARED_DATA = Path(
+    os.environ.get("RELAY_SHARED_DATA", Path(__file__).resolve().parents[4] / "shared" / "data")
+)
+MAIL_DIR = SHARED_DATA / "email"
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
     b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7V\x0b\xb4\x00\x00\x00\x00IEND\xaeB`\x82"
@@ -110,6 +114,12 @@ def test_authors_edit_their_entries_leads_edit_any_and_auditors_none(
         services.entry_delete(actor=agent, entry=entry, expected_version=3)
     services.entry_delete(actor=supervisor, entry=entry, expected_version=3)
     assert not TimelineEntry.objects.exists()
+
+
+def test_the_shared_e_mail_corpus_is_there():
+    assert len(list(MAIL_DIR.glob("msg_*.txt"))) >= 30, (
+        f"expected ../shared/data/email beside the checkout ({MAIL_DIR})"
+    )
 
 
 @pytest.mark.parametrize("path", sorted(MAIL_DIR.glob("msg_*.txt")), ids=lambda p: p.name)
