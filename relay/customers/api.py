@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -525,11 +525,15 @@ class PartyViewSet(VersionedViewSet):
 
 
 class _ChildViewSet(VersionedViewSet):
-    """List/retrieve/create/update/delete of a record that belongs to a visible party."""
+    """List/retrieve/create/update/delete of a record that belongs to a visible party. A subclass names
+    its serializers, the keyword its services take the record as, and its update and delete services."""
 
     model: Any
     read_serializer: Any
     update_serializer: Any
+    object_kwarg: str
+    update_service: Any
+    delete_service: Any
     party_field = "party"
 
     def get_serializer_class(self) -> Any:
@@ -537,12 +541,14 @@ class _ChildViewSet(VersionedViewSet):
 
     def get_queryset(self) -> QuerySet[Any]:
         qs = self.model.objects.restrict(self.request.user, "view").select_related("entered_by")
+        party = self._party_param()
+        return qs if party is None else qs.filter(**{self.party_field: party})
+
+    def _party_param(self) -> int | None:
         party = self.request.query_params.get("party")
-        if party is not None:
-            if not party.isdigit():
-                raise serializers.ValidationError({"party": ["A party id is required."]})
-            qs = qs.filter(**{self.party_field: party})
-        return qs
+        if party is not None and not party.isdigit():
+            raise serializers.ValidationError({"party": ["A party id is required."]})
+        return None if party is None else int(party)
 
     def get_keyset_ordering(self, request: Request) -> Ordering:
         return Ordering("id")
@@ -557,6 +563,30 @@ class _ChildViewSet(VersionedViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         return self.respond(self.get_object_or_404(self.get_queryset().get, pk=pk), self.read_serializer)
 
+    def update_arguments(self, validated: dict[str, Any]) -> dict[str, Any]:
+        return {"changes": {k: v for k, v in validated.items() if k != "version"}}
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        record = self.get_object_or_404(self.get_queryset().get, pk=pk)
+        data = self.update_serializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        updated = self.run_versioned(
+            request,
+            self.update_service,
+            actor=self.actor,
+            **{self.object_kwarg: record},
+            **self.update_arguments(data.validated_data),
+        )
+        return self.respond(updated, self.read_serializer)
+
+    def update(self, request: Request, pk: str) -> Response:
+        return self.partial_update(request, pk)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        record = self.get_object_or_404(self.get_queryset().get, pk=pk)
+        self.run_versioned(request, self.delete_service, actor=self.actor, **{self.object_kwarg: record})
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     def _writable_party(self, party: Party) -> Party:
         # a party the user cannot see does not exist for them
         if not Party.objects.restrict(self.request.user, "view").filter(pk=party.pk).exists():
@@ -564,11 +594,24 @@ class _ChildViewSet(VersionedViewSet):
         return party
 
 
+def _child_schema(read: Any, update: Any) -> Any:
+    return extend_schema_view(
+        partial_update=extend_schema(request=update, responses=read),
+        update=extend_schema(request=update, responses=read),
+        destroy=extend_schema(parameters=[OpenApiParameter("version", int)], responses={204: None}),
+    )
+
+
+@_child_schema(ContactPointSerializer, ContactPointUpdateSerializer)
 class ContactPointViewSet(_ChildViewSet):
     """Phone numbers (stored as E.164 with the raw input kept), e-mail addresses and postal addresses."""
 
     model = ContactPoint
     read_serializer = ContactPointSerializer
+    update_serializer = ContactPointUpdateSerializer
+    object_kwarg = "contact"
+    update_service = staticmethod(services.contact_point_update)
+    delete_service = staticmethod(services.contact_point_delete)
 
     @extend_schema(request=ContactPointWriteSerializer, responses={201: ContactPointSerializer})
     def create(self, request: Request) -> Response:
@@ -584,36 +627,25 @@ class ContactPointViewSet(_ChildViewSet):
 
         return idempotent_create(request, create)
 
-    @extend_schema(request=ContactPointUpdateSerializer, responses=ContactPointSerializer)
-    def partial_update(self, request: Request, pk: str) -> Response:
-        contact = self.get_object_or_404(self.get_queryset().get, pk=pk)
-        data = ContactPointUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        changes = {k: v for k, v in data.validated_data.items() if k != "version"}
-        updated = self.run_versioned(
-            request, services.contact_point_update, actor=self.actor, contact=contact, changes=changes
-        )
-        return self.respond(updated, ContactPointSerializer)
 
-    @extend_schema(request=ContactPointUpdateSerializer, responses=ContactPointSerializer)
-    def update(self, request: Request, pk: str) -> Response:
-        return self.partial_update(request, pk)
-
-    @extend_schema(parameters=[OpenApiParameter("version", int)], responses={204: None})
-    def destroy(self, request: Request, pk: str) -> Response:
-        contact = self.get_object_or_404(self.get_queryset().get, pk=pk)
-        self.run_versioned(request, services.contact_point_delete, actor=self.actor, contact=contact)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
+@_child_schema(IdentifierSerializer, IdentifierUpdateSerializer)
 class IdentifierViewSet(_ChildViewSet):
     """External identifiers (scheme + value, unique per scheme). Sensitive schemes are masked."""
 
     model = ExternalIdentifier
     read_serializer = IdentifierSerializer
+    update_serializer = IdentifierUpdateSerializer
+    object_kwarg = "identifier"
+    update_service = staticmethod(services.identifier_update)
+    delete_service = staticmethod(services.identifier_delete)
 
     def get_queryset(self) -> QuerySet[Any]:
         return super().get_queryset().select_related("scheme")
+
+    def update_arguments(self, validated: dict[str, Any]) -> dict[str, Any]:
+        if "value" not in validated:
+            raise serializers.ValidationError({"value": ["This field is required."]})
+        return {"value": validated["value"]}
 
     @extend_schema(request=IdentifierWriteSerializer, responses={201: IdentifierSerializer})
     def create(self, request: Request) -> Response:
@@ -622,59 +654,31 @@ class IdentifierViewSet(_ChildViewSet):
             data.is_valid(raise_exception=True)
             v = data.validated_data
             identifier = services.identifier_create(
-                actor=self.actor,
-                party=self._writable_party(v["party"]),
-                scheme=v["scheme"],
-                value=v["value"],
+                actor=self.actor, party=self._writable_party(v["party"]), scheme=v["scheme"], value=v["value"]
             )
             return self.respond(identifier, IdentifierSerializer, status.HTTP_201_CREATED)
 
         return idempotent_create(request, create)
 
-    @extend_schema(request=IdentifierUpdateSerializer, responses=IdentifierSerializer)
-    def partial_update(self, request: Request, pk: str) -> Response:
-        identifier = self.get_object_or_404(self.get_queryset().get, pk=pk)
-        data = IdentifierUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        updated = self.run_versioned(
-            request,
-            services.identifier_update,
-            actor=self.actor,
-            identifier=identifier,
-            value=data.validated_data["value"],
-        )
-        return self.respond(updated, IdentifierSerializer)
 
-    @extend_schema(request=IdentifierUpdateSerializer, responses=IdentifierSerializer)
-    def update(self, request: Request, pk: str) -> Response:
-        return self.partial_update(request, pk)
-
-    @extend_schema(parameters=[OpenApiParameter("version", int)], responses={204: None})
-    def destroy(self, request: Request, pk: str) -> Response:
-        identifier = self.get_object_or_404(self.get_queryset().get, pk=pk)
-        self.run_versioned(request, services.identifier_delete, actor=self.actor, identifier=identifier)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
+@_child_schema(RelationshipSerializer, RelationshipUpdateSerializer)
 class RelationshipViewSet(_ChildViewSet):
     """A person's link to an organisation, with the job title."""
 
     model = Relationship
     read_serializer = RelationshipSerializer
+    update_serializer = RelationshipUpdateSerializer
+    object_kwarg = "relationship"
+    update_service = staticmethod(services.relationship_update)
+    delete_service = staticmethod(services.relationship_delete)
     party_field = "person"
 
     def get_queryset(self) -> QuerySet[Any]:
         qs = Relationship.objects.restrict(self.request.user, "view").select_related(
             "person", "organisation", "entered_by"
         )
-        party = self.request.query_params.get("party")
-        if party is not None:
-            if not party.isdigit():
-                raise serializers.ValidationError({"party": ["A party id is required."]})
-            from django.db.models import Q
-
-            qs = qs.filter(Q(person=party) | Q(organisation=party))
-        return qs
+        party = self._party_param()
+        return qs if party is None else qs.filter(Q(person=party) | Q(organisation=party))
 
     @extend_schema(request=RelationshipWriteSerializer, responses={201: RelationshipSerializer})
     def create(self, request: Request) -> Response:
@@ -690,28 +694,3 @@ class RelationshipViewSet(_ChildViewSet):
             return self.respond(relationship, RelationshipSerializer, status.HTTP_201_CREATED)
 
         return idempotent_create(request, create)
-
-    @extend_schema(request=RelationshipUpdateSerializer, responses=RelationshipSerializer)
-    def partial_update(self, request: Request, pk: str) -> Response:
-        relationship = self.get_object_or_404(self.get_queryset().get, pk=pk)
-        data = RelationshipUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        changes = {k: v for k, v in data.validated_data.items() if k != "version"}
-        updated = self.run_versioned(
-            request,
-            services.relationship_update,
-            actor=self.actor,
-            relationship=relationship,
-            changes=changes,
-        )
-        return self.respond(updated, RelationshipSerializer)
-
-    @extend_schema(request=RelationshipUpdateSerializer, responses=RelationshipSerializer)
-    def update(self, request: Request, pk: str) -> Response:
-        return self.partial_update(request, pk)
-
-    @extend_schema(parameters=[OpenApiParameter("version", int)], responses={204: None})
-    def destroy(self, request: Request, pk: str) -> Response:
-        relationship = self.get_object_or_404(self.get_queryset().get, pk=pk)
-        self.run_versioned(request, services.relationship_delete, actor=self.actor, relationship=relationship)
-        return Response(status=status.HTTP_204_NO_CONTENT)
