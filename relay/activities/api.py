@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -238,6 +239,7 @@ class AttachmentViewSet(VersionedViewSet):
 
     serializer_class = AttachmentSerializer
     parser_classes = [MultiPartParser, FormParser]
+    upload = True  # the OpenAPI document lists 413 and 415 for its create
 
     def get_queryset(self) -> QuerySet[Attachment]:
         visible = TimelineEntry.objects.restrict(self.request.user, "view")
@@ -266,21 +268,24 @@ class AttachmentViewSet(VersionedViewSet):
         request={"multipart/form-data": AttachmentUploadSerializer}, responses={201: AttachmentSerializer}
     )
     def create(self, request: Request) -> Response:
-        data = AttachmentUploadSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        entry = (
-            TimelineEntry.objects.restrict(request.user, "view")
-            .filter(pk=data.validated_data["entry"])
-            .first()
-        )
-        if entry is None:
-            raise serializers.ValidationError({"entry": ["No such timeline entry."]})
-        attachment = services.attachment_add(
-            actor=self.actor, entry=entry, upload=data.validated_data["file"]
-        )
-        return self.respond(attachment, AttachmentSerializer, status.HTTP_201_CREATED)
+        def create() -> Response:
+            data = AttachmentUploadSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            entry = (
+                TimelineEntry.objects.restrict(request.user, "view")
+                .filter(pk=data.validated_data["entry"])
+                .first()
+            )
+            if entry is None:
+                raise serializers.ValidationError({"entry": ["No such timeline entry."]})
+            attachment = services.attachment_add(
+                actor=self.actor, entry=entry, upload=data.validated_data["file"]
+            )
+            return self.respond(attachment, AttachmentSerializer, status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+        return idempotent_create(request, create)
+
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str) -> FileResponse:
         """The file itself, as an attachment (never rendered inline)."""

@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any, cast
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from rest_framework import status, viewsets
@@ -18,7 +19,8 @@ from relay.accounts.models import User
 from relay.api.models import IdempotencyKey
 from relay.core.exceptions import ApplicationError, ConflictError, PreconditionFailed
 
-_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+_ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
+_DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 class PreconditionRequired(ApplicationError):
@@ -40,9 +42,18 @@ class VersionedViewSet(viewsets.GenericViewSet):
         """The authenticated staff member (IsStaffMember has already refused anyone else)."""
         return cast(User, self.request.user)
 
+    # the actions that change a record and so must name the version they change (documented in OpenAPI)
+    versioned_actions: frozenset[str] = frozenset({"update", "partial_update", "destroy"})
+
     def expected_version(self, request: Request) -> tuple[int, bool]:
+        """The version the client edits and whether it came from If-Match (412) or the body (409)."""
         header = request.headers.get("If-Match")
-        if header:
+        if header is not None:
+            if header.strip() == "*":
+                raise PreconditionRequired(
+                    "If-Match: * does not say which version you are changing; send its ETag.",
+                    errors={"If-Match": ['Send the ETag of the version you read, such as "3".']},
+                )
             match = _ETAG.match(header.strip())
             if not match:
                 raise ApplicationError(
@@ -57,10 +68,14 @@ class VersionedViewSet(viewsets.GenericViewSet):
                 "Say which version you are changing: send If-Match with the ETag, or a version field.",
                 errors={"version": ["This field is required."]},
             )
-        try:
-            return int(raw), False
-        except (TypeError, ValueError) as exc:
-            raise ValidationError({"version": ["A whole number is required."]}) from exc
+        if isinstance(raw, bool) or not (
+            isinstance(raw, int) or (isinstance(raw, str) and _DIGITS.fullmatch(raw.strip()))
+        ):
+            raise ValidationError({"version": ["A whole number is required."]})
+        version = int(raw)
+        if not 0 <= version < 2**31:
+            raise ValidationError({"version": ["Out of range."]})
+        return version, False
 
     def run_versioned(self, request: Request, func: Any, **kwargs: Any) -> Any:
         version, from_header = self.expected_version(request)
@@ -91,17 +106,48 @@ class VersionedViewSet(viewsets.GenericViewSet):
             raise
 
 
+class _KeyTaken(Exception):
+    """Another request with this (user, Idempotency-Key) committed first."""
+
+
+def _fingerprint_value(value: Any) -> Any:
+    if isinstance(value, UploadedFile):
+        digest = hashlib.sha256()
+        for chunk in value.chunks():
+            digest.update(chunk)
+        value.seek(0)
+        return {"file": value.name, "size": value.size, "sha256": digest.hexdigest()}
+    return value
+
+
+def request_fingerprint(request: Request) -> str:
+    """What makes two requests "the same": method, path and body (uploaded files by their content)."""
+    data = request.data
+    if hasattr(data, "lists"):  # a form or multipart body: every value of every key, files by content
+        body: Any = {key: [_fingerprint_value(v) for v in values] for key, values in data.lists()}
+    else:
+        body = data
+    canonical = json.dumps(
+        [request.method, request.path, body], sort_keys=True, default=str, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def idempotent_create(request: Request, create: Any) -> Response:
-    """Run `create()` once per (user, Idempotency-Key); replay its response on retries."""
+    """Run `create()` once per (user, Idempotency-Key) and replay its response on retries.
+
+    The key row is inserted in the same transaction as the work, so a failed request leaves no key behind
+    (the client may retry with the same key), and the unique constraint decides between two concurrent
+    retries: the second one waits for the first to commit, fails to insert, and replays its response.
+    """
     key = request.headers.get("Idempotency-Key")
-    if not key:
+    if key is None:
         return create()
-    if len(key) > 200:
-        raise ValidationError({"Idempotency-Key": ["At most 200 characters."]})
-    body = request.data if isinstance(request.data, dict) else {}
-    digest = hashlib.sha256(
-        json.dumps({k: str(v) for k, v in body.items()}, sort_keys=True).encode() + request.path.encode()
-    ).hexdigest()
+    key = key.strip()
+    if not key or len(key) > 200:
+        raise ValidationError({"Idempotency-Key": ["Between 1 and 200 characters."]})
+    user = cast(User, request.user)
+    digest = request_fingerprint(request)
 
     def replay(record: IdempotencyKey) -> Response:
         if record.request_hash != digest:
@@ -112,24 +158,29 @@ def idempotent_create(request: Request, create: Any) -> Response:
             )
         response = Response(record.body, status=record.status)
         response["Idempotent-Replayed"] = "true"
+        if isinstance(record.body, dict) and isinstance(record.body.get("version"), int):
+            response["ETag"] = f'"{record.body["version"]}"'
         return response
 
-    existing = IdempotencyKey.objects.filter(user=cast(User, request.user), key=key).first()
+    existing = IdempotencyKey.objects.filter(user=user, key=key).first()
     if existing:
         return replay(existing)
     try:
         with transaction.atomic():
-            record = IdempotencyKey.objects.create(
-                user=cast(User, request.user),
-                key=key,
-                method=request.method or "",
-                path=request.path[:500],
-                request_hash=digest,
-            )
+            try:
+                with transaction.atomic():
+                    record = IdempotencyKey.objects.create(
+                        user=user,
+                        key=key,
+                        method=request.method or "",
+                        path=request.path[:500],
+                        request_hash=digest,
+                    )
+            except IntegrityError as exc:
+                raise _KeyTaken from exc
             response = create()
             record.status, record.body = response.status_code, response.data
             record.save(update_fields=["status", "body"])
             return response
-    except IntegrityError:
-        # a concurrent retry with the same key committed first
-        return replay(IdempotencyKey.objects.get(user=cast(User, request.user), key=key))
+    except _KeyTaken:
+        return replay(IdempotencyKey.objects.get(user=user, key=key))

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -102,3 +102,14 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         if header in response:
             result[header] = response[header]
     return result
+
+
+def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any other path under /api/v1/: a problem document, not the staff UI's HTML 404 page."""
+    body = {
+        "type": "about:blank",
+        "title": "Not found",
+        "status": 404,
+        "detail": "No such API endpoint. The OpenAPI document at /api/v1/openapi.json lists them all.",
+    }
+    return JsonResponse(body, status=404, content_type="application/problem+json")

@@ -1,9 +1,10 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from relay.accounts.api import DepartmentViewSet, UserViewSet
 from relay.activities.api import AttachmentViewSet, InteractionViewSet, NoteViewSet
+from relay.api.errors import not_found
 from relay.customers.api import ContactPointViewSet, IdentifierViewSet, PartyViewSet, RelationshipViewSet
 
 router = DefaultRouter(trailing_slash="/?")  # type: ignore[arg-type]  # slash optional
@@ -24,4 +25,5 @@ urlpatterns = [
     # the split view serves its start-up script as a separate file, so the strict CSP holds
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
+    re_path(r"^(?P<path>.*)$", not_found, name="not-found"),
 ]

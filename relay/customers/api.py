@@ -343,6 +343,7 @@ class PartyViewSet(VersionedViewSet):
 
     serializer_class = PartySerializer
     filterset_class = PartyFilterSet
+    versioned_actions = VersionedViewSet.versioned_actions | {"lifecycle"}
 
     def get_queryset(self) -> QuerySet[Party]:
         return selectors.party_queryset(actor=self.actor).select_related("owner", "entered_by")
@@ -431,19 +432,23 @@ class PartyViewSet(VersionedViewSet):
     def lifecycle(self, request: Request, pk: str) -> Response:
         """Move the party to a lifecycle stage; `new_cycle` (an upgrade) starts a new buying cycle."""
         party = self.get_object_or_404(_visible_party, request=request, pk=pk)
-        data = LifecycleSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        self.run_versioned(
-            request,
-            services.party_set_lifecycle_stage,
-            actor=self.actor,
-            party=party,
-            stage=v["stage"],
-            new_cycle=v["new_cycle"],
-            note=v["note"],
-        )
-        return self.respond(selectors.party_get(actor=self.actor, pk=pk), PartyDetailSerializer)
+
+        def move() -> Response:
+            data = LifecycleSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            v = data.validated_data
+            self.run_versioned(
+                request,
+                services.party_set_lifecycle_stage,
+                actor=self.actor,
+                party=party,
+                stage=v["stage"],
+                new_cycle=v["new_cycle"],
+                note=v["note"],
+            )
+            return self.respond(selectors.party_get(actor=self.actor, pk=pk), PartyDetailSerializer)
+
+        return idempotent_create(request, move)
 
     @extend_schema(
         parameters=[OpenApiParameter("phone", str, required=True, description="Any format")],
