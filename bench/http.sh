@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP throughput with 16 concurrent clients against `relay serve` (gunicorn, 2 workers x 4 threads).
+# HTTP throughput with 16 concurrent clients against `relay serve` (gunicorn, 2 processes per core).
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/relay_bench bench/http.sh
 # Needs wrk (apt-get install wrk). Loopback only; each run stops after DURATION seconds.
 set -euo pipefail
@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PORT=${PORT:-8799}
 DURATION=${DURATION:-20}
 BIN=.venv/bin
-$BIN/relay serve --no-worker --port "$PORT" --workers 2 --threads 4 > var/bench-serve.log 2>&1 &
+$BIN/relay serve --no-worker --port "$PORT" > var/bench-serve.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.5; done

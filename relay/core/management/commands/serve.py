@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -19,8 +20,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-        parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=2 * (os.cpu_count() or 1),
+            help="gunicorn worker processes (2 per core)",
+        )
+        parser.add_argument(
+            "--threads", type=int, default=1, help="threads per worker (processes scale better)"
+        )
         parser.add_argument("--no-worker", action="store_true", help="do not start the embedded task worker")
 
     def handle(
