@@ -20,9 +20,6 @@ class TimeStampedModel(models.Model):
     class Meta:
         abstract = True
 
-    def touch(self) -> None:
-        self.updated_at = clock.now()
-
 
 class VersionedModel(TimeStampedModel):
     """An editable record. Every write bumps `version`; a write that names an older version is refused."""

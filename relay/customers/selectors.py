@@ -228,8 +228,3 @@ def identifier_display_value(*, actor: User, identifier: ExternalIdentifier) -> 
 
 def party_contacts_of_kind(party: Party, kind: str) -> list[ContactPoint]:
     return [c for c in party.contact_points.all() if c.kind == kind]
-
-
-def party_primary(party: Party, kind: str) -> ContactPoint | None:
-    contacts = party_contacts_of_kind(party, kind)
-    return next((c for c in contacts if c.is_primary), contacts[0] if contacts else None)
