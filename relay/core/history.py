@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 HIDDEN_FIELDS = {
     "history_id",
@@ -50,7 +51,11 @@ class HistoryRecord:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return str(value)
 
 
 Masker = Callable[[Any, str, Any], Any]
