@@ -18,7 +18,7 @@ from relay.activities import selectors, services
 from relay.activities.choices import Direction, EntryKind
 from relay.activities.models import Attachment, TimelineEntry
 from relay.api import serializer_registry
-from relay.api.base import VersionedViewSet, idempotent_create
+from relay.api.base import VersionedViewSet, id_param, idempotent_create
 from relay.core.choices import Channel
 from relay.core.pagination import Ordering
 from relay.customers.models import Party
@@ -132,11 +132,9 @@ class _EntryViewSet(VersionedViewSet):
 
     def get_queryset(self) -> QuerySet[TimelineEntry]:
         qs = selectors.timeline_queryset(actor=self.actor).filter(kind=self.kind)
-        party = self.request.query_params.get("party")
+        party = id_param(self.request, "party")
         if party is not None:
-            if not party.isdigit():
-                raise serializers.ValidationError({"party": ["A party id is required."]})
-            qs = qs.filter(party_id=int(party))
+            qs = qs.filter(party_id=party)
         channel = self.request.query_params.get("channel")
         if channel:
             if channel not in Channel.values:
@@ -239,16 +237,13 @@ class AttachmentViewSet(VersionedViewSet):
 
     serializer_class = AttachmentSerializer
     parser_classes = [MultiPartParser, FormParser]
-    upload = True  # the OpenAPI document lists 413 and 415 for its create
 
     def get_queryset(self) -> QuerySet[Attachment]:
         visible = TimelineEntry.objects.restrict(self.request.user, "view")
         qs = Attachment.objects.filter(entry__in=visible)
-        entry = self.request.query_params.get("entry")
+        entry = id_param(self.request, "entry")
         if entry is not None:
-            if not entry.isdigit():
-                raise serializers.ValidationError({"entry": ["An entry id is required."]})
-            qs = qs.filter(entry_id=int(entry))
+            qs = qs.filter(entry_id=entry)
         return qs
 
     def get_keyset_ordering(self, request: Request) -> Ordering:

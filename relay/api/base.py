@@ -21,6 +21,27 @@ from relay.core.exceptions import ApplicationError, ConflictError, PreconditionF
 
 _ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,10})"?$')
 _DIGITS = re.compile(r"[0-9]{1,10}")
+_ID = re.compile(r"[0-9]{1,18}")  # fits a 64-bit key on both databases
+
+
+def id_param(request: Request, name: str) -> int | None:
+    """An optional id in the query string (`?party=12`); anything but a plain id is a 400."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not _ID.fullmatch(raw.strip()):
+        raise ValidationError({name: ["An id (a whole number) is required."]})
+    return int(raw)
+
+
+def text_param(request: Request, name: str, *, max_length: int = 200) -> str:
+    """An optional text parameter; control characters the databases refuse (NUL) are a 400."""
+    raw = request.query_params.get(name, "")
+    if "\x00" in raw:
+        raise ValidationError({name: ["Null characters are not allowed."]})
+    if len(raw) > max_length:
+        raise ValidationError({name: [f"At most {max_length} characters."]})
+    return raw.strip()
 
 
 class PreconditionRequired(ApplicationError):

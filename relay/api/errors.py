@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -71,6 +73,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             "The change clashes with an existing record.",
             kind="conflict",
         )
+    if isinstance(exc, RequestDataTooBig):
+        return problem(413, "Request too large", "The request body is larger than the server accepts.")
+    if isinstance(exc, SuspiciousOperation):
+        return problem(400, "Bad request", "The request could not be read.")
     if isinstance(exc, Http404):
         return problem(404, "Not found", "No such record, or you may not see it.")
     if isinstance(exc, DjangoPermissionDenied):
@@ -104,6 +110,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     return result
 
 
+@csrf_exempt  # it changes nothing, and a refused CSRF check would answer in HTML
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     """Any other path under /api/v1/: a problem document, not the staff UI's HTML 404 page."""
     body = {

@@ -39,8 +39,8 @@ _ERRORS = {
     "`current` holds the record as it is now. Nothing was changed.",
     "412": "The If-Match ETag is no longer current; `current` holds the record as it is now. Nothing was "
     "changed.",
-    "413": "The file is too large.",
-    "415": "The file's type is not accepted.",
+    "413": "The request body (or the file) is too large.",
+    "415": "The body's content type, or an uploaded file's type, is not accepted.",
     "422": "This Idempotency-Key was already used for a different request.",
     "428": "Neither If-Match nor a version was sent.",
 }
@@ -82,10 +82,10 @@ class RelayAutoSchema(AutoSchema):
         codes = {"400", "401", "403"}
         if "{" in path:
             codes.add("404")
+        if self.method in {"POST", "PUT", "PATCH"}:
+            codes |= {"413", "415"}
         if self.method == "POST":
             codes |= {"409", "422"}
-            if action == "create" and getattr(self.view, "upload", False):
-                codes |= {"413", "415"}
         if versioned:
             codes |= {"409", "412", "428"}
         responses = operation.setdefault("responses", {})

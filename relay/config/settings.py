@@ -202,6 +202,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "relay.api.schema.RelayAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_METADATA_CLASS": None,  # OPTIONS is a 405: the OpenAPI document describes the endpoints
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Relay API",

@@ -17,7 +17,7 @@ from relay.activities import selectors as timeline
 from relay.activities.api import TimelineEntrySerializer
 from relay.activities.choices import EntryKind
 from relay.api import serializer_registry
-from relay.api.base import VersionedViewSet, idempotent_create
+from relay.api.base import VersionedViewSet, id_param, idempotent_create, text_param
 from relay.api.pagination import CursorPagination
 from relay.core.choices import Channel
 from relay.core.pagination import Ordering
@@ -349,6 +349,12 @@ class PartyViewSet(VersionedViewSet):
         return selectors.party_queryset(actor=self.actor).select_related("owner", "entered_by")
 
     def get_keyset_ordering(self, request: Request) -> Ordering:
+        """The allow-listed sort; anything else is a 400 (user input never reaches order_by())."""
+        requested = request.query_params.get("ordering")
+        if requested and requested not in selectors.PARTY_ORDERINGS:
+            raise serializers.ValidationError(
+                {"ordering": [f"Choose one of {', '.join(selectors.PARTY_ORDERINGS)}."]}
+            )
         return selectors.PARTY_ORDERINGS[ordering_from(request.query_params)]
 
     def list(self, request: Request) -> Response:
@@ -458,7 +464,7 @@ class PartyViewSet(VersionedViewSet):
     def lookup(self, request: Request) -> Response:
         """Caller lookup: who has this phone number, typed in any format. A brief answer in two index
         probes (the screen pop's first step); GET the party for the whole file."""
-        phone = request.query_params.get("phone", "").strip()
+        phone = text_param(request, "phone", max_length=40)
         if not phone:
             raise serializers.ValidationError({"phone": ["This parameter is required."]})
         callers = selectors.caller_lookup(actor=self.actor, raw=phone)
@@ -478,21 +484,21 @@ class PartyViewSet(VersionedViewSet):
             limit = max(1, min(int(request.query_params.get("limit", 10)), 50))
         except ValueError as exc:
             raise serializers.ValidationError({"limit": ["A whole number is required."]}) from exc
-        parties = selectors.party_search(
-            actor=self.actor, query=request.query_params.get("q", ""), limit=limit
-        )
+        parties = selectors.party_search(actor=self.actor, query=text_param(request, "q"), limit=limit)
         return Response(self._brief(parties))
 
     def _brief(self, parties: builtins.list[Party]) -> builtins.list[dict[str, Any]]:
         from django.db.models import prefetch_related_objects
 
-        prefetch_related_objects(parties, "role_assignments", "tags", "contact_points__entered_by")
+        prefetch_related_objects(
+            parties, "entered_by", "role_assignments", "tags", "contact_points__entered_by"
+        )
         return list(PartySerializer(parties, many=True, context=self.get_serializer_context()).data)
 
     @extend_schema(
         parameters=[
             OpenApiParameter("channel", str, enum=Channel.values),
-            OpenApiParameter("kind", str),
+            OpenApiParameter("kind", str, enum=EntryKind.values),
             OpenApiParameter("cursor", str),
             OpenApiParameter("page_size", int),
         ],
@@ -550,10 +556,7 @@ class _ChildViewSet(VersionedViewSet):
         return qs if party is None else qs.filter(**{self.party_field: party})
 
     def _party_param(self) -> int | None:
-        party = self.request.query_params.get("party")
-        if party is not None and not party.isdigit():
-            raise serializers.ValidationError({"party": ["A party id is required."]})
-        return None if party is None else int(party)
+        return id_param(self.request, "party")
 
     def get_keyset_ordering(self, request: Request) -> Ordering:
         return Ordering("id")

@@ -23,3 +23,15 @@ def test_apitoken_refuses_unknown_and_inactive_users(inactive_user):
         call_command("apitoken", "nobody")
     with pytest.raises(CommandError, match="not active"):
         call_command("apitoken", "gone")
+
+
+@pytest.mark.django_db
+def test_apitoken_names_the_token_and_each_call_makes_a_new_one(agent, capsys):
+    call_command("apitoken", "agent", "--name", "phone system")
+    call_command("apitoken", "agent")
+    first, second = capsys.readouterr().out.split()
+    assert first != second
+    assert sorted(ApiToken.objects.filter(user=agent).values_list("name", flat=True)) == [
+        "default",
+        "phone system",
+    ]

@@ -6,7 +6,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from relay.activities import services
 from relay.activities.models import Attachment, TimelineEntry
 from relay.activities.services import InteractionInput
-from relay.core.testing.api import APIViewTests, assert_problem, client_for
+from relay.core.testing.api import (
+    APIViewTests,
+    CreateTests,
+    ReadTests,
+    assert_problem,
+    client_for,
+    hidden_from_everyone,
+)
 from relay.core.testing.factories import PartyFactory
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +147,68 @@ def test_attachment_refusals(agent, auditor, inactive_user):
     )
     assert client_for(None).get(f"/api/v1/attachments/{attachment.pk}/download/").status_code == 401
     assert_problem(client_for(agent).get("/api/v1/attachments/999999/download/"), 404)
+
+
+class TestAttachmentAPI(ReadTests, CreateTests):
+    """Attachments are listed, read and uploaded (multipart); their visibility is their entry's."""
+
+    endpoint = "/api/v1/attachments/"
+    model = Attachment
+    scope_model = TimelineEntry
+    invalid_fields = ("entry", "file")
+
+    def scope_pk(self, obj):
+        return obj.entry_id
+
+    def make(self, ctx):
+        entry = services.note_add(actor=ctx["agent"], party=PartyFactory(), body="scan attached")
+        return services.attachment_add(
+            actor=ctx["agent"], entry=entry, upload=SimpleUploadedFile("scan.txt", b"scanned letter")
+        )
+
+    def post(self, client, data, **extra):
+        return client.post(self.url(), data, format="multipart", **extra)
+
+    def create_data(self, ctx):
+        entry = services.note_add(actor=ctx["agent"], party=PartyFactory(), body="x")
+        return {"entry": entry.pk, "file": SimpleUploadedFile("letter.txt", b"Dear Sir,\n")}
+
+    def create_data_again(self, data):
+        data["file"].seek(0)
+        return data
+
+    def invalid_data(self, ctx):
+        return {"entry": "first", "file": "not a file"}
+
+    def test_download_is_refused_when_the_entry_is_out_of_scope(self, ctx):
+        attachment = self.make(ctx)
+        client = client_for(ctx["supervisor"])
+        url = f"{self.url(attachment)}download/"
+        assert client.get(url).status_code == 200
+        with self.hidden(attachment):
+            assert_problem(client.get(url), 404)
+
+    def test_upload_onto_an_entry_out_of_scope_is_refused(self, ctx):
+        entry = services.note_add(actor=ctx["agent"], party=PartyFactory(), body="x")
+        with hidden_from_everyone(TimelineEntry, entry.pk):
+            assert_problem(upload(client_for(ctx["agent"]), entry.pk, "a.txt", b"hello"), 400, "entry")
+        assert not Attachment.objects.exists()
+
+
+def test_party_timeline_query_count_does_not_grow_with_entries(agent):
+    from relay.core.testing.queries import assert_flat_query_count
+
+    party = PartyFactory()
+    client = client_for(agent)
+
+    def add(n):
+        for i in range(n):
+            entry = services.interaction_log(actor=agent, party=party, data=InteractionInput(channel="phone"))
+            services.attachment_add(
+                actor=agent, entry=entry, upload=SimpleUploadedFile(f"{i}.txt", b"call log")
+            )
+            services.note_add(actor=agent, party=party, body=f"note {i}")
+
+    assert_flat_query_count(
+        lambda: client.get(f"/api/v1/parties/{party.pk}/timeline/", {"page_size": 100}), add, at_most=8
+    )

@@ -1,68 +1,26 @@
 """The API as a whole: health, OpenAPI, docs, and a guard that every endpoint is in the access matrix."""
 
-import re
-
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 
-from relay.core.testing.api import APIViewTests, client_for
+from relay.core.testing.api import APITestBase, assert_problem, client_for
 
 pytestmark = pytest.mark.django_db
 
-# Every /api/v1/ route and the test that covers its refusals. A new route fails this guard until it is
-# added here *and* covered.
-COVERED = {
-    "parties": "relay/customers/tests/test_api.py::TestPartyAPI",
-    "contact-points": "relay/customers/tests/test_api.py::TestContactPointAPI",
-    "identifiers": "relay/customers/tests/test_api.py::TestIdentifierAPI",
-    "relationships": "relay/customers/tests/test_api.py::TestRelationshipAPI",
-    "interactions": "relay/activities/tests/test_api.py::TestInteractionAPI",
-    "notes": "relay/activities/tests/test_api.py::TestNoteAPI",
-    "attachments": "relay/activities/tests/test_api.py::test_attachment_refusals",
-    "users": "relay/api/tests/test_api_surface.py::test_read_only_resources_refuse_anonymous",
-    "departments": "relay/api/tests/test_api_surface.py::test_read_only_resources_refuse_anonymous",
-    "openapi.json": "public schema",
-    "docs": "public docs",
-}
 
-
-def _api_routes() -> set[str]:
-    def walk(patterns, prefix=""):
-        for p in patterns:
-            route = prefix + str(p.pattern)
-            if isinstance(p, URLResolver):
-                yield from walk(p.url_patterns, route)
-            elif isinstance(p, URLPattern):
-                yield route
-
-    roots = set()
-    for route in walk(get_resolver().url_patterns):
-        if route.startswith("api/v1/"):
-            rest = route.removeprefix("api/v1/").lstrip("^")
-            match = re.match(r"[\w.\-]+", rest)
-            if match:
-                roots.add(match.group(0))
-    return roots
-
-
-def test_every_api_route_is_in_the_access_matrix():
-    assert _api_routes() == set(COVERED)
-
-
-def test_generic_cases_exist_for_every_model_endpoint():
+def test_every_registered_endpoint_has_generic_test_cases():
+    """Each router registration is covered by a subclass of the generic API test cases."""
+    from relay.accounts.tests import test_api as accounts
     from relay.activities.tests import test_api as activities
+    from relay.api.urls import router
     from relay.customers.tests import test_api as customers
 
-    endpoints = {
+    covered = {
         cls.endpoint
-        for module in (customers, activities)
+        for module in (accounts, customers, activities)
         for cls in vars(module).values()
-        if isinstance(cls, type) and issubclass(cls, APIViewTests) and cls is not APIViewTests
+        if isinstance(cls, type) and issubclass(cls, APITestBase) and getattr(cls, "endpoint", None)
     }
-    assert endpoints == {
-        f"/api/v1/{r}/"
-        for r in ("parties", "contact-points", "identifiers", "relationships", "interactions", "notes")
-    }
+    assert covered == {f"/api/v1/{prefix}/" for prefix, _, _ in router.registry}
 
 
 def test_read_only_resources_refuse_anonymous(agent):
@@ -93,3 +51,31 @@ def test_interactive_docs_are_served_locally_under_the_csp(client):
     assert "<script>" not in html.replace(" ", "")  # no inline script: the CSP forbids it
     script = client.get("/api/v1/docs?script=")
     assert script.status_code == 200 and b"SwaggerUIBundle" in script.content
+
+
+def test_head_answers_like_get_and_options_is_405(agent):
+    client = client_for(agent)
+    assert client.head("/api/v1/parties/").status_code == 200
+    assert_problem(client.options("/api/v1/parties/"), 405)
+
+
+def test_unknown_api_paths_are_problem_404s(agent):
+    for path in ("/api/v1/", "/api/v1/nope", "/api/v1/parties/1/nope/", "/api/v1/../../etc/passwd"):
+        response = client_for(agent).get(path)
+        assert response.status_code == 404, path
+        assert response["Content-Type"] == "application/problem+json", path
+
+
+def test_every_error_in_the_openapi_document_is_a_problem(client):
+    doc = client.get("/api/v1/openapi.json").json()
+    assert doc["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status"]
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            for code, response in operation["responses"].items():
+                if int(code) >= 400:
+                    assert list(response["content"]) == ["application/problem+json"], (path, method, code)
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            if method == "post":
+                assert "Idempotency-Key" in headers, path
+            if method in {"put", "patch", "delete"}:
+                assert "If-Match" in headers and {"409", "412", "428"} <= set(operation["responses"]), path

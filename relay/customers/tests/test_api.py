@@ -1,15 +1,18 @@
 """The customer-file endpoints: generic CRUD and refusals, plus lookup, search, filters, history."""
 
+from itertools import count
 from typing import Any
 
 import pytest
 
 from relay.core.testing.api import APIViewTests, assert_problem, client_for
+from relay.core.testing.queries import assert_flat_query_count
 from relay.customers import services
 from relay.customers.models import ContactPoint, ExternalIdentifier, Party, Relationship
 from relay.customers.services import ContactInput, IdentifierInput, PartyInput
 
 pytestmark = pytest.mark.django_db
+_unique = count(1000)
 
 
 def new_party(actor, n: int = 0, **extra: Any) -> Party:
@@ -44,7 +47,7 @@ class TestPartyAPI(APIViewTests):
             "organisation_name": "Acme Ltd",
             "roles": ["prospect"],
             "contact_points": [{"kind": "phone", "raw": "(415) 555-0199"}],
-            "identifiers": [{"scheme": "account", "value": "ACC-42"}],
+            "identifiers": [{"scheme": "account", "value": f"ACC-{next(_unique)}"}],
         }
 
     def update_data(self, ctx):
@@ -64,7 +67,8 @@ class TestContactPointAPI(APIViewTests):
         return party.contact_points.get(kind="email")
 
     def create_data(self, ctx):
-        return {"party": new_party(ctx["agent"], 900).pk, "kind": "phone", "raw": "0044 20 7946 0958"}
+        party = new_party(ctx["agent"], next(_unique))
+        return {"party": party.pk, "kind": "phone", "raw": "0044 20 7946 0958"}
 
     def update_data(self, ctx):
         return {"label": "work"}
@@ -85,7 +89,8 @@ class TestIdentifierAPI(APIViewTests):
         )
 
     def create_data(self, ctx):
-        return {"party": new_party(ctx["agent"], 900).pk, "scheme": "account", "value": "ACC-9000"}
+        n = next(_unique)
+        return {"party": new_party(ctx["agent"], n).pk, "scheme": "account", "value": f"ACC-{n}"}
 
     def update_data(self, ctx):
         return {"value": f"ACC-NEW-{ExternalIdentifier.objects.count()}-{Party.objects.count()}"}
@@ -112,7 +117,8 @@ class TestRelationshipAPI(APIViewTests):
         org = services.party_create(
             actor=ctx["agent"], data=PartyInput(kind="organisation", organisation_name="Acme")
         )
-        return {"person": new_party(ctx["agent"], 900).pk, "organisation": org.pk, "job_title": "Buyer"}
+        person = new_party(ctx["agent"], next(_unique))
+        return {"person": person.pk, "organisation": org.pk, "job_title": "Buyer"}
 
     def update_data(self, ctx):
         return {"job_title": "Head of Purchasing"}
@@ -168,8 +174,9 @@ def test_filters_and_ordering(agent):
         b.pk,
         a.pk,
     ]
-    # an unknown ordering falls back to the default instead of reaching order_by()
-    assert client.get("/api/v1/parties/", {"ordering": "password"}).status_code == 200
+    # only the allow-listed orderings: anything else is refused before it could reach order_by()
+    for bad in ("password", "-id", "name_key", "owner__password"):
+        assert_problem(client.get("/api/v1/parties/", {"ordering": bad}), 400, "ordering")
 
 
 def test_list_pages_by_cursor(agent):
@@ -247,3 +254,115 @@ def test_idempotency_key_with_another_body_is_422(agent):
         422,
     )
     assert Party.objects.count() == 1
+
+
+# --- query-count pins beyond the generic list and detail ---------------------------------------------
+
+
+def test_detail_query_count_does_not_grow_with_the_file(agent, schemes):
+    party = new_party(agent, 8)
+    org = services.party_create(actor=agent, data=PartyInput(kind="organisation", organisation_name="Org"))
+    services.relationship_create(actor=agent, person=party, organisation=org)
+    client = client_for(agent)
+    made = iter(range(10_000))
+
+    def add(n):
+        for _ in range(n):
+            i = next(made)
+            services.contact_point_create(
+                actor=agent, party=party, data=ContactInput(kind="email", raw=f"extra{i}@example.com")
+            )
+            services.identifier_create(actor=agent, party=party, scheme="tax_id", value=f"TX-{i:06d}")
+            colleague = new_party(agent, 2000 + i)
+            services.relationship_create(actor=agent, person=colleague, organisation=org)
+            services.relationship_create(
+                actor=agent,
+                person=party,
+                organisation=services.party_create(
+                    actor=agent, data=PartyInput(kind="organisation", organisation_name=f"Employer {i}")
+                ),
+            )
+
+    assert_flat_query_count(lambda: client.get(f"/api/v1/parties/{party.pk}/"), add, at_most=14)
+
+
+def test_history_query_count_does_not_grow_with_the_changes(agent, schemes):
+    party = new_party(agent, 9)
+    org = services.party_create(actor=agent, data=PartyInput(kind="organisation", organisation_name="Org"))
+    services.relationship_create(actor=agent, person=party, organisation=org, job_title="CTO")
+    client = client_for(agent)
+    made = iter(range(10_000))
+
+    def add(n):
+        from relay.activities import services as timeline
+
+        for _ in range(n):
+            i = next(made)
+            current = Party.objects.get(pk=party.pk)
+            services.party_update(
+                actor=agent, party=current, expected_version=current.version, changes={"about": f"v{i}"}
+            )
+            services.identifier_create(actor=agent, party=party, scheme="tax_id", value=f"TX-{i:06d}")
+            timeline.note_add(actor=agent, party=party, body=f"note {i}")
+
+    assert_flat_query_count(lambda: client.get(f"/api/v1/parties/{party.pk}/history/"), add, at_most=20)
+
+
+def test_search_and_lookup_query_counts_do_not_grow_with_matches(agent):
+    client = client_for(agent)
+
+    def add(n):
+        for _ in range(n):
+            new_party(agent, 0)  # every one has the number +1 415 555 0000 and the name Lovelace
+
+    assert_flat_query_count(
+        lambda: client.get("/api/v1/parties/lookup/", {"phone": "(415) 555-0000"}), add, at_most=6
+    )
+    assert_flat_query_count(
+        lambda: client.get("/api/v1/parties/search/", {"q": "lovelace", "limit": 50}), add, at_most=10
+    )
+
+
+def test_history_shows_the_newest_changes_of_a_long_file(agent):
+    from relay.activities import services as timeline
+
+    party = new_party(agent, 10)
+    for i in range(30):
+        timeline.note_add(actor=agent, party=party, body=f"note {i}")
+    current = Party.objects.get(pk=party.pk)
+    services.party_update(
+        actor=agent, party=current, expected_version=current.version, changes={"about": "last"}
+    )
+    from relay.activities.selectors import party_history
+
+    records = party_history(actor=agent, party=party, limit=10)
+    assert len(records) == 10
+    assert records[0].model == "party" and records[0].type == "changed"
+    assert [c.field for c in records[0].changes] == ["about"]
+    assert {"note 29", "note 21"} <= {c.new for r in records for c in r.changes if c.field == "body"}
+
+
+def test_history_survives_a_deleted_organisation(agent, supervisor):
+    person = new_party(agent, 11)
+    org = services.party_create(
+        actor=agent, data=PartyInput(kind="organisation", organisation_name="Gone Ltd")
+    )
+    services.relationship_create(actor=agent, person=person, organisation=org, job_title="CTO")
+    services.party_delete(actor=supervisor, party=Party.objects.get(pk=org.pk), expected_version=org.version)
+    response = client_for(agent).get(f"/api/v1/parties/{person.pk}/history/")
+    assert response.status_code == 200
+    relationship_rows = [r for r in response.json() if r["model"] == "relationship"]
+    assert [r["type"] for r in relationship_rows] == ["deleted", "created"]
+    assert all(r["object"].startswith("relationship #") for r in relationship_rows)
+
+
+def test_a_conflicts_current_state_masks_sensitive_identifiers_too(agent, schemes):
+    party = new_party(agent, 12, identifiers=[IdentifierInput(scheme="tax_id", value="TX-987654")])
+    identifier = party.identifiers.get()
+    client = client_for(agent)
+    url = f"/api/v1/identifiers/{identifier.pk}/"
+    assert client.patch(url, {"value": "TX-111111", "version": 1}, format="json").status_code == 200
+    body = assert_problem(client.patch(url, {"value": "TX-222222", "version": 1}, format="json"), 409)
+    assert body["current"]["value"] == "•••••1111"
+    stale = client.patch(url, {"value": "TX-222222"}, format="json", HTTP_IF_MATCH='"1"')
+    assert assert_problem(stale, 412)["current"]["value"] == "•••••1111"

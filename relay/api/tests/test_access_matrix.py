@@ -1,0 +1,365 @@
+"""The API access matrix (TESTING.md, "A generated matrix"): every route, method and actor, with the
+expected answer. The guard at the bottom fails when a URL pattern under /api/v1/ is not in the matrix.
+
+Each row runs every actor against the same records, each in its own savepoint (rolled back), so a write by
+one actor never changes what the next one sees. List rows also check that the list agrees with the
+decision: whoever may read the record finds it listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from relay.accounts.services import api_token_create
+from relay.activities import services as timeline
+from relay.activities.services import InteractionInput
+from relay.customers import services
+from relay.customers.services import ContactInput, IdentifierInput, PartyInput
+
+pytestmark = pytest.mark.django_db
+
+ACTORS = ("anonymous", "inactive", "agent", "other_agent", "supervisor", "manager", "admin", "auditor")
+STAFF = ("agent", "other_agent", "supervisor", "manager", "admin", "auditor")
+LEADS = ("supervisor", "manager", "admin")
+
+
+def decide(ok: int, allowed: tuple[str, ...], refused: int = 403) -> dict[str, int]:
+    """`ok` for the allowed roles, `refused` for the other staff, 401 without a valid login."""
+    out = {"anonymous": 401, "inactive": 401}
+    out.update({role: ok if role in allowed else refused for role in STAFF})
+    return out
+
+
+# a bad credential is refused even where none is needed
+PUBLIC = {**{actor: 200 for actor in ACTORS}, "inactive": 401}
+NOBODY = {actor: 404 for actor in ACTORS}
+READ = decide(200, STAFF)
+CREATE = decide(201, ("agent", "other_agent", *LEADS))
+EDIT = decide(200, ("agent", "other_agent", *LEADS))
+REMOVE = decide(204, ("agent", "other_agent", *LEADS))
+EDIT_OWN_ENTRY = decide(200, ("agent", *LEADS))  # the world's entries are the agent's own
+REMOVE_BY_LEADS = decide(204, LEADS)
+
+
+@dataclass
+class Cell:
+    expect: dict[str, int]
+    path: Callable[[dict[str, Any]], str]
+    body: Callable[[dict[str, Any]], Any] | None = None
+    fmt: str = "json"
+    # the version to send as If-Match, for writes to a versioned record
+    version: Callable[[dict[str, Any]], int] | None = None
+    # for lists: the id the list must show to whoever may read it
+    listed: Callable[[dict[str, Any]], int] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _party_body(w: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "person", "family_name": "Matrix", "identifiers": []}
+
+
+MATRIX: dict[tuple[str, str], Cell] = {
+    # parties
+    ("party-list", "GET"): Cell(READ, lambda w: "/api/v1/parties/", listed=lambda w: w["party"].pk),
+    ("party-list", "POST"): Cell(CREATE, lambda w: "/api/v1/parties/", _party_body),
+    ("party-detail", "GET"): Cell(READ, lambda w: f"/api/v1/parties/{w['party'].pk}/"),
+    ("party-detail", "PATCH"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/parties/{w['party'].pk}/",
+        lambda w: {"about": "edited"},
+        version=lambda w: w["party"].version,
+    ),
+    ("party-detail", "PUT"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/parties/{w['party'].pk}/",
+        lambda w: {"about": "replaced"},
+        version=lambda w: w["party"].version,
+    ),
+    ("party-detail", "DELETE"): Cell(
+        REMOVE_BY_LEADS, lambda w: f"/api/v1/parties/{w['party'].pk}/", version=lambda w: w["party"].version
+    ),
+    ("party-lookup", "GET"): Cell(READ, lambda w: "/api/v1/parties/lookup/?phone=(415)%20555-0142"),
+    ("party-search", "GET"): Cell(READ, lambda w: "/api/v1/parties/search/?q=matrixson"),
+    ("party-timeline", "GET"): Cell(
+        READ, lambda w: f"/api/v1/parties/{w['party'].pk}/timeline/", listed=lambda w: w["note"].pk
+    ),
+    ("party-history", "GET"): Cell(READ, lambda w: f"/api/v1/parties/{w['party'].pk}/history/"),
+    ("party-lifecycle", "POST"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/parties/{w['party'].pk}/lifecycle/",
+        lambda w: {"stage": "consider"},
+        version=lambda w: w["party"].version,
+    ),
+    # contact points
+    ("contactpoint-list", "GET"): Cell(
+        READ, lambda w: "/api/v1/contact-points/", listed=lambda w: w["email"].pk
+    ),
+    ("contactpoint-list", "POST"): Cell(
+        CREATE,
+        lambda w: "/api/v1/contact-points/",
+        lambda w: {"party": w["party"].pk, "kind": "phone", "raw": "+44 20 7946 0958"},
+    ),
+    ("contactpoint-detail", "GET"): Cell(READ, lambda w: f"/api/v1/contact-points/{w['email'].pk}/"),
+    ("contactpoint-detail", "PATCH"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/contact-points/{w['email'].pk}/",
+        lambda w: {"label": "work"},
+        version=lambda w: w["email"].version,
+    ),
+    ("contactpoint-detail", "PUT"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/contact-points/{w['email'].pk}/",
+        lambda w: {"label": "home"},
+        version=lambda w: w["email"].version,
+    ),
+    ("contactpoint-detail", "DELETE"): Cell(
+        REMOVE, lambda w: f"/api/v1/contact-points/{w['email'].pk}/", version=lambda w: w["email"].version
+    ),
+    # identifiers
+    ("identifier-list", "GET"): Cell(READ, lambda w: "/api/v1/identifiers/", listed=lambda w: w["tax"].pk),
+    ("identifier-list", "POST"): Cell(
+        CREATE,
+        lambda w: "/api/v1/identifiers/",
+        lambda w: {"party": w["party"].pk, "scheme": "account", "value": "ACC-7"},
+    ),
+    ("identifier-detail", "GET"): Cell(READ, lambda w: f"/api/v1/identifiers/{w['tax'].pk}/"),
+    ("identifier-detail", "PATCH"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/identifiers/{w['tax'].pk}/",
+        lambda w: {"value": "TX-999999"},
+        version=lambda w: w["tax"].version,
+    ),
+    ("identifier-detail", "PUT"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/identifiers/{w['tax'].pk}/",
+        lambda w: {"value": "TX-888888"},
+        version=lambda w: w["tax"].version,
+    ),
+    ("identifier-detail", "DELETE"): Cell(
+        REMOVE, lambda w: f"/api/v1/identifiers/{w['tax'].pk}/", version=lambda w: w["tax"].version
+    ),
+    # relationships
+    ("relationship-list", "GET"): Cell(
+        READ, lambda w: "/api/v1/relationships/", listed=lambda w: w["job"].pk
+    ),
+    ("relationship-list", "POST"): Cell(
+        CREATE,
+        lambda w: "/api/v1/relationships/",
+        lambda w: {"person": w["party"].pk, "organisation": w["other_org"].pk, "job_title": "Advisor"},
+    ),
+    ("relationship-detail", "GET"): Cell(READ, lambda w: f"/api/v1/relationships/{w['job'].pk}/"),
+    ("relationship-detail", "PATCH"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/relationships/{w['job'].pk}/",
+        lambda w: {"job_title": "CEO"},
+        version=lambda w: w["job"].version,
+    ),
+    ("relationship-detail", "PUT"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/relationships/{w['job'].pk}/",
+        lambda w: {"job_title": "CFO"},
+        version=lambda w: w["job"].version,
+    ),
+    ("relationship-detail", "DELETE"): Cell(
+        REMOVE, lambda w: f"/api/v1/relationships/{w['job'].pk}/", version=lambda w: w["job"].version
+    ),
+    # interactions and notes (the world's are the agent's own)
+    ("interaction-list", "GET"): Cell(READ, lambda w: "/api/v1/interactions/", listed=lambda w: w["call"].pk),
+    ("interaction-list", "POST"): Cell(
+        CREATE,
+        lambda w: "/api/v1/interactions/",
+        lambda w: {"party": w["party"].pk, "channel": "letter", "subject": "Form"},
+    ),
+    ("interaction-detail", "GET"): Cell(READ, lambda w: f"/api/v1/interactions/{w['call'].pk}/"),
+    ("interaction-detail", "PATCH"): Cell(
+        EDIT_OWN_ENTRY,
+        lambda w: f"/api/v1/interactions/{w['call'].pk}/",
+        lambda w: {"subject": "edited"},
+        version=lambda w: w["call"].version,
+    ),
+    ("interaction-detail", "PUT"): Cell(
+        EDIT_OWN_ENTRY,
+        lambda w: f"/api/v1/interactions/{w['call'].pk}/",
+        lambda w: {"subject": "replaced"},
+        version=lambda w: w["call"].version,
+    ),
+    ("interaction-detail", "DELETE"): Cell(
+        REMOVE_BY_LEADS,
+        lambda w: f"/api/v1/interactions/{w['call'].pk}/",
+        version=lambda w: w["call"].version,
+    ),
+    ("note-list", "GET"): Cell(READ, lambda w: "/api/v1/notes/", listed=lambda w: w["note"].pk),
+    ("note-list", "POST"): Cell(
+        CREATE, lambda w: "/api/v1/notes/", lambda w: {"party": w["party"].pk, "body": "Noted"}
+    ),
+    ("note-detail", "GET"): Cell(READ, lambda w: f"/api/v1/notes/{w['note'].pk}/"),
+    ("note-detail", "PATCH"): Cell(
+        EDIT_OWN_ENTRY,
+        lambda w: f"/api/v1/notes/{w['note'].pk}/",
+        lambda w: {"body": "edited"},
+        version=lambda w: w["note"].version,
+    ),
+    ("note-detail", "PUT"): Cell(
+        EDIT_OWN_ENTRY,
+        lambda w: f"/api/v1/notes/{w['note'].pk}/",
+        lambda w: {"body": "replaced"},
+        version=lambda w: w["note"].version,
+    ),
+    ("note-detail", "DELETE"): Cell(
+        REMOVE_BY_LEADS, lambda w: f"/api/v1/notes/{w['note'].pk}/", version=lambda w: w["note"].version
+    ),
+    # attachments
+    ("attachment-list", "GET"): Cell(READ, lambda w: "/api/v1/attachments/", listed=lambda w: w["file"].pk),
+    ("attachment-list", "POST"): Cell(
+        CREATE,
+        lambda w: "/api/v1/attachments/",
+        lambda w: {"entry": w["note"].pk, "file": SimpleUploadedFile("a.txt", b"hello")},
+        fmt="multipart",
+    ),
+    ("attachment-detail", "GET"): Cell(READ, lambda w: f"/api/v1/attachments/{w['file'].pk}/"),
+    ("attachment-download", "GET"): Cell(READ, lambda w: f"/api/v1/attachments/{w['file'].pk}/download/"),
+    # people and teams, read-only
+    ("user-list", "GET"): Cell(READ, lambda w: "/api/v1/users/", listed=lambda w: w["users"]["agent"].pk),
+    ("user-detail", "GET"): Cell(READ, lambda w: f"/api/v1/users/{w['users']['agent'].pk}/"),
+    ("department-list", "GET"): Cell(
+        READ, lambda w: "/api/v1/departments/", listed=lambda w: w["department"].pk
+    ),
+    ("department-detail", "GET"): Cell(READ, lambda w: f"/api/v1/departments/{w['department'].pk}/"),
+    # public: the description of the API (no data), and the problem+json 404 for unknown paths
+    ("schema", "GET"): Cell(PUBLIC, lambda w: "/api/v1/openapi.json"),
+    ("docs", "GET"): Cell(PUBLIC, lambda w: "/api/v1/docs"),
+    ("not-found", "GET"): Cell(NOBODY, lambda w: "/api/v1/no-such-thing/"),
+}
+
+
+@pytest.fixture
+def world(agent, other_agent, supervisor, manager, admin_user, auditor, inactive_user, schemes, departments):
+    users = {
+        "agent": agent,
+        "other_agent": other_agent,
+        "supervisor": supervisor,
+        "manager": manager,
+        "admin": admin_user,
+        "auditor": auditor,
+        "inactive": inactive_user,
+    }
+    party = services.party_create(
+        actor=agent,
+        data=PartyInput(
+            given_name="Mia",
+            family_name="Matrixson",
+            contact_points=[
+                ContactInput(kind="phone", raw="+1 415 555 0142"),
+                ContactInput(kind="email", raw="mia@example.com"),
+            ],
+            identifiers=[IdentifierInput(scheme="tax_id", value="TX-424242")],
+        ),
+    )
+    org = services.party_create(actor=agent, data=PartyInput(kind="organisation", organisation_name="Org"))
+    other_org = services.party_create(
+        actor=agent, data=PartyInput(kind="organisation", organisation_name="Other Org")
+    )
+    note = timeline.note_add(actor=agent, party=party, body="Prefers mornings")
+    return {
+        "users": users,
+        "department": departments["Billing"],
+        "party": party,
+        "email": party.contact_points.get(kind="email"),
+        "tax": party.identifiers.get(),
+        "other_org": other_org,
+        "job": services.relationship_create(actor=agent, person=party, organisation=org, job_title="CTO"),
+        "call": timeline.interaction_log(actor=agent, party=party, data=InteractionInput(channel="phone")),
+        "note": note,
+        "file": timeline.attachment_add(
+            actor=agent, entry=note, upload=SimpleUploadedFile("scan.txt", b"scanned")
+        ),
+    }
+
+
+def _client(world: dict[str, Any], actor: str) -> APIClient:
+    client = APIClient()
+    if actor != "anonymous":
+        _, raw = api_token_create(user=world["users"][actor])
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.mark.parametrize(("route", "method"), sorted(MATRIX), ids=lambda v: str(v))
+def test_access_matrix(world, route, method):
+    cell = MATRIX[(route, method)]
+    clients = {actor: _client(world, actor) for actor in ACTORS}
+    for actor in ACTORS:
+        with transaction.atomic():
+            kwargs: dict[str, Any] = {}
+            if cell.body is not None:
+                kwargs = {"data": cell.body(world), "format": cell.fmt}
+            headers = dict(cell.headers)
+            if cell.version is not None:
+                headers["HTTP_IF_MATCH"] = f'"{cell.version(world)}"'
+            response = getattr(clients[actor], method.lower())(cell.path(world), **kwargs, **headers)
+            expected = cell.expect[actor]
+            assert response.status_code == expected, (actor, response.status_code, response.content[:500])
+            if expected >= 400:
+                assert response["Content-Type"].startswith("application/problem+json"), actor
+            if cell.listed is not None and expected == 200:
+                rows = response.json()["results"]
+                assert cell.listed(world) in [row["id"] for row in rows], actor
+            transaction.set_rollback(True)
+
+
+# --- the guard -----------------------------------------------------------------------------------------
+
+
+def api_routes() -> set[tuple[str, str]]:
+    """Every (URL name, HTTP method) the URLconf serves under /api/v1/."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(patterns: list[Any], prefix: str) -> None:
+        for p in patterns:
+            route = prefix + str(p.pattern).lstrip("^")
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, route)
+            elif isinstance(p, URLPattern) and route.startswith("api/v1/"):
+                callback = p.callback
+                actions = getattr(callback, "actions", None)
+                if actions:  # a viewset route: the methods it maps (HEAD answers as GET does)
+                    methods = {m.upper() for m in actions} - {"HEAD"}
+                elif p.name == "not-found":
+                    methods = {"GET"}
+                else:
+                    view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+                    methods = {
+                        m.upper()
+                        for m in ("get", "post", "put", "patch", "delete")
+                        if view_class is not None and hasattr(view_class, m)
+                    }
+                assert p.name, f"unnamed API route {route}"
+                found.update((p.name, m) for m in methods)
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def test_every_api_route_and_method_is_in_the_access_matrix():
+    served = api_routes()
+    missing, stale = served - set(MATRIX), set(MATRIX) - served
+    assert not missing, f"routes without a row in the access matrix: {sorted(missing)}"
+    assert not stale, f"matrix rows for routes that no longer exist: {sorted(stale)}"
+
+
+def test_the_matrix_names_every_actor_in_every_row():
+    for key, cell in MATRIX.items():
+        assert set(cell.expect) == set(ACTORS), key

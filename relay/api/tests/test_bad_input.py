@@ -1,0 +1,193 @@
+"""Bad input is always a 4xx problem, never a 500: a corpus of the inputs that broke APIs before."""
+
+import base64
+import json
+
+import pytest
+
+from relay.core.testing.api import PROBLEM, client_for
+from relay.core.testing.factories import NoteFactory, PartyFactory
+
+pytestmark = pytest.mark.django_db
+
+BIG = "2457994227352299363273859626172416"  # beyond any 64-bit key
+
+
+def forged_cursor(value, pk=1, backwards=0):
+    raw = json.dumps([value, pk, backwards]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def assert_4xx(response):
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    assert response["Content-Type"].startswith(PROBLEM)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/parties/?owner={BIG}",
+        f"/api/v1/contact-points/?party={BIG}",
+        "/api/v1/identifiers/?party=-1",
+        f"/api/v1/relationships/?party={BIG}",
+        f"/api/v1/notes/?party={BIG}",
+        "/api/v1/interactions/?party=1.5",
+        f"/api/v1/attachments/?entry={BIG}",
+        "/api/v1/parties/?updated_since=99999-01-01",
+        "/api/v1/parties/?kind=alien",
+        "/api/v1/parties/?q=" + "x" * 500,
+        "/api/v1/parties/?cursor=" + forged_cursor([1, 2]),
+        "/api/v1/parties/?cursor=" + forged_cursor({"t": "not a date"}),
+        "/api/v1/parties/?cursor=" + forged_cursor("a", pk="b"),
+        "/api/v1/parties/?ordering=-updated&cursor=" + forged_cursor("yesterday"),
+        "/api/v1/notes/?cursor=" + forged_cursor({"t": "2026-01-01T00:00:00"}, pk=BIG),
+        "/api/v1/parties/1/timeline/?kind=everything",
+        "/api/v1/parties/1/timeline/?cursor=" + forged_cursor(17),
+        "/api/v1/parties/search/?q=a&limit=-5e3",
+    ],
+)
+def test_bad_query_parameters_are_4xx(agent, path):
+    PartyFactory(id=1)
+    assert_4xx(client_for(agent).get(path))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/parties/?q=a%00b",
+        "/api/v1/parties/?name=%00",
+        "/api/v1/parties/search/?q=ab%00cd",
+        "/api/v1/parties/search/?q=%00",
+        "/api/v1/parties/lookup/?phone=%00415",
+        "/api/v1/parties/?tag=%00",
+        "/api/v1/parties/?email=a%00@b.c",
+        "/api/v1/parties/?cursor=" + forged_cursor("\x00"),
+        "/api/v1/parties/?q=%FF%FE",
+    ],
+)
+def test_nul_characters_and_broken_encodings_never_reach_the_database(agent, path):
+    response = client_for(agent).get(path)
+    assert response.status_code in (200, 400), (response.status_code, response.content[:300])
+    if response.status_code == 400:
+        assert response["Content-Type"].startswith(PROBLEM)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/contact-points/", {"party": int(BIG), "kind": "phone", "raw": "1"}),
+        ("/api/v1/contact-points/", {"party": 1, "kind": "phone", "raw": "not a number"}),
+        ("/api/v1/contact-points/", {"party": 1, "kind": "email", "raw": "a@"}),
+        ("/api/v1/notes/", {"party": int(BIG), "body": "x"}),
+        ("/api/v1/notes/", {"party": 1, "body": "a\x00b"}),
+        ("/api/v1/notes/", {"party": 1, "body": "x", "occurred_at": "3000-01-01T00:00:00Z"}),
+        ("/api/v1/parties/", {"family_name": "x", "owner": int(BIG)}),
+        ("/api/v1/parties/", {"family_name": "x", "tags": ["!!!"]}),
+        ("/api/v1/parties/", {"family_name": "x", "tags": "vip"}),
+        ("/api/v1/parties/", {"family_name": "x", "contact_points": [{"kind": "phone", "raw": "12"}]}),
+        ("/api/v1/parties/", {"family_name": "x", "identifiers": [{"scheme": "nope", "value": "1"}]}),
+        ("/api/v1/parties/", {"kind": "organisation"}),
+        ("/api/v1/parties/", {"family_name": {"nested": True}}),
+        ("/api/v1/parties/", {"family_name": "x" * 10_000}),
+        ("/api/v1/interactions/", {"party": 1, "channel": "phone", "duration_seconds": int(BIG)}),
+        (
+            "/api/v1/interactions/",
+            {"party": 1, "channel": "phone", "occurred_at": "0001-01-01T00:00:00+14:00"},
+        ),
+        ("/api/v1/relationships/", {"person": 1, "organisation": 1}),
+        ("/api/v1/identifiers/", {"party": 1, "scheme": "account", "value": ""}),
+    ],
+)
+def test_bad_bodies_are_4xx_and_write_nothing(agent, schemes, path, body):
+    from relay.customers.models import Party
+
+    PartyFactory(id=1)
+    parties = Party.objects.count()
+    response = client_for(agent).post(path, body, format="json")
+    assert_4xx(response)
+    assert Party.objects.count() == parties
+
+
+def test_an_identifier_used_twice_is_a_4xx_even_with_an_idempotency_key(agent, schemes):
+    party = PartyFactory()
+    client = client_for(agent)
+    body = {"party": party.pk, "scheme": "account", "value": "ACC-1"}
+    assert client.post("/api/v1/identifiers/", body, format="json").status_code == 201
+    response = client.post("/api/v1/identifiers/", body, format="json", HTTP_IDEMPOTENCY_KEY="fresh")
+    assert_4xx(response)
+    # the failed request did not use the key up
+    other = {"party": party.pk, "scheme": "account", "value": "ACC-2"}
+    assert (
+        client.post("/api/v1/identifiers/", other, format="json", HTTP_IDEMPOTENCY_KEY="fresh").status_code
+        == 201
+    )
+
+
+@pytest.mark.parametrize("key", ["", " ", "k" * 201])
+def test_a_bad_idempotency_key_is_400(agent, key):
+    response = client_for(agent).post(
+        "/api/v1/parties/", {"family_name": "x"}, format="json", HTTP_IDEMPOTENCY_KEY=key
+    )
+    assert_4xx(response)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b'{"family_name": "x"'),
+        ("application/json", b"\xff\xfe\x00"),
+        ("application/xml", b"<party/>"),
+        ("multipart/form-data", b"garbage"),
+        ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data\r\n\r\n--x--"),
+        ("application/x-www-form-urlencoded", b"family_name=x&kind=%FF"),
+    ],
+)
+def test_malformed_and_unsupported_bodies_are_4xx(agent, content_type, body):
+    response = client_for(agent).generic("POST", "/api/v1/parties/", body, content_type=content_type)
+    assert_4xx(response)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "status"),
+    [
+        ("../../../etc/passwd", b"root:x:0:0", 201),
+        ("..\\..\\windows\\system32\\evil.txt", b"evil", 201),
+        ("/absolute/path.txt", b"abs", 201),
+        (".htaccess", b"Options +ExecCGI", 201),
+        ("nul\x00byte.txt", b"nul", 201),
+        ("empty.txt", b"", 400),
+        ("fake.pdf", b"MZ\x90\x00" + b"\x00" * 64, 415),
+        ("page.html", b"<html><script>alert(1)</script></html>", 201),
+    ],
+)
+def test_attachment_names_and_contents(agent, settings, tmp_path, name, content, status):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from relay.activities.models import Attachment
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    entry = NoteFactory(party=PartyFactory())
+    response = client_for(agent).post(
+        "/api/v1/attachments/",
+        {"entry": entry.pk, "file": SimpleUploadedFile(name, content)},
+        format="multipart",
+    )
+    assert response.status_code == status, response.content
+    if status != 201:
+        assert response["Content-Type"].startswith(PROBLEM)
+        assert not Attachment.objects.exists()
+        return
+    stored = Attachment.objects.get()
+    assert "/" not in stored.filename and "\\" not in stored.filename and not stored.filename.startswith(".")
+    assert (tmp_path / "media").resolve() in (tmp_path / "media" / stored.file.name).resolve().parents
+    download = client_for(agent).get(f"/api/v1/attachments/{stored.pk}/download/")
+    assert download["Content-Disposition"].startswith("attachment;")
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert download["Content-Type"] != "text/html"
+
+
+def test_an_oversize_body_is_a_413_problem(agent, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"family_name": "x", "about": "y" * 5000})
+    response = client_for(agent).generic("POST", "/api/v1/parties/", body, content_type="application/json")
+    assert response.status_code == 413 and response["Content-Type"].startswith(PROBLEM)

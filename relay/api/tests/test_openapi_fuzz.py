@@ -1,0 +1,80 @@
+"""schemathesis over the whole OpenAPI document (TESTING.md): generated requests, valid and invalid, by a
+supervisor; no 5xx, every status documented, every body and content type as the document says."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from relay.config.wsgi import application
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+# loaded from the running application, as a client would (the document needs no database)
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI app closes old connections around each request; Django's test client stops that, and so
+    must we, or the test's transaction (on PostgreSQL, its pooled connection) goes away mid-test."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(supervisor, schemes, settings, tmp_path):
+    from relay.accounts.services import api_token_create
+    from relay.activities import services as timeline
+    from relay.customers import services
+    from relay.customers.services import ContactInput, IdentifierInput, PartyInput
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # a few records with small ids, so that generated ids sometimes find one
+    for n in range(3):
+        party = services.party_create(
+            actor=supervisor,
+            data=PartyInput(
+                family_name=f"Fuzz {n}",
+                contact_points=[ContactInput(kind="phone", raw=f"+1 415 555 01{n:02d}")],
+                identifiers=[IdentifierInput(scheme="tax_id", value=f"TX-{n:06d}")],
+            ),
+        )
+        timeline.note_add(actor=supervisor, party=party, body="fuzz")
+    _, raw = api_token_create(user=supervisor)
+    return raw
+
+
+@schema.parametrize()
+@settings(
+    max_examples=int(os.environ.get("RELAY_FUZZ_EXAMPLES", "25")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_server_errors_and_responses_match_the_document(case, token):
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {token}"},
+        checks=[
+            schemathesis.checks.not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_headers_conformance,
+            response_schema_conformance,
+        ],
+    )
