@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 HIDDEN_FIELDS = {
@@ -64,33 +66,53 @@ Masker = Callable[[Any, str, Any], Any]
 def history_records(
     querysets: Iterable[QuerySet[Any]], *, mask: Masker | None = None, limit: int = 200
 ) -> list[HistoryRecord]:
-    """Newest first. Each record lists the fields that changed against the object's previous record."""
+    """The newest `limit` records, newest first. Each lists the fields that changed against the object's
+    previous record (simple-history's `diff_against`). A fixed number of queries per model, however many
+    rows: the previous record of each row and the objects its title names are fetched in bulk."""
     records: list[HistoryRecord] = []
     for qs in querysets:
         model = qs.model
         tracked = [f for f in model._meta.concrete_fields if f.name not in HIDDEN_FIELDS and f.name != "id"]
-        rows = list(
-            qs.select_related("history_user").order_by("id", "history_date", "history_id")[: limit * 5]
+        by_name = {f.name: f for f in tracked}
+        earlier = model._default_manager.filter(id=OuterRef("id")).filter(
+            Q(history_date__lt=OuterRef("history_date"))
+            | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
         )
-        previous: dict[int, Any] = {}
+        rows = list(
+            qs.select_related("history_user")
+            .annotate(
+                previous_history_id=Subquery(
+                    earlier.order_by("-history_date", "-history_id").values("history_id")[:1]
+                )
+            )
+            .order_by("-history_date", "-history_id")[:limit]
+        )
+        previous = model._default_manager.in_bulk(
+            [r.previous_history_id for r in rows if r.previous_history_id is not None]
+        )
         label = model._meta.verbose_name.removeprefix("historical ").strip()
+        titles = _titles(model, rows, label)
         for row in rows:
-            before = previous.get(row.id)
+            before = previous.get(row.previous_history_id)
             changes = []
-            for f in tracked:
-                attname = f.attname
-                new = getattr(row, attname)
-                old = getattr(before, attname) if before is not None else None
-                if (
-                    row.history_type == "-"
-                    or (before is not None and old == new)
-                    or (before is None and new in (None, "", False))
-                ):
-                    continue
-                if mask:
-                    old, new = mask(row, f.name, old), mask(row, f.name, new)
-                changes.append(Change(field=f.verbose_name, old=_text(old), new=_text(new)))
-            title = str(row.instance) if row.history_type != "-" else f"{label} #{row.id}"
+            if row.history_type != "-":
+                if before is not None:
+                    delta = row.diff_against(before, included_fields=list(by_name))
+                    pairs = {c.field: (c.old, c.new) for c in delta.changes}
+                else:
+                    pairs = {
+                        f.name: (None, getattr(row, f.attname))
+                        for f in tracked
+                        if getattr(row, f.attname) not in (None, "", False)
+                    }
+                for f in tracked:  # in the model's field order
+                    if f.name not in pairs:
+                        continue
+                    old, new = pairs[f.name]
+                    if mask:
+                        old, new = mask(row, f.name, old), mask(row, f.name, new)
+                    changes.append(Change(field=f.verbose_name, old=_text(old), new=_text(new)))
+            title = titles[row.history_id]
             if mask:
                 title = mask(row, "__str__", title)
             user = row.history_user
@@ -108,6 +130,50 @@ def history_records(
                     changes=changes,
                 )
             )
-            previous[row.id] = row
     records.sort(key=lambda r: (r.at, r.id), reverse=True)
     return records[:limit]
+
+
+def _titles(model: Any, rows: list[Any], label: str) -> dict[int, str]:
+    """Each row's object as its `__str__` shows it, without a query per row: the objects it points to
+    (other than users) are fetched once per foreign key, and a row whose target is gone is named by id."""
+    instance_model = model.instance_type
+    relations = [
+        f
+        for f in instance_model._meta.concrete_fields
+        if f.many_to_one and f.related_model is not get_user_model()
+    ]
+    targets = {
+        f.name: f.related_model._base_manager.in_bulk(
+            {getattr(r, f.attname) for r in rows if getattr(r, f.attname) is not None}
+        )
+        for f in relations
+    }
+    titles: dict[int, str] = {}
+    for row in rows:
+        fallback = f"{label} #{row.id}"
+        if row.history_type == "-":
+            titles[row.history_id] = fallback
+            continue
+        instance = instance_model(
+            **{
+                f.attname: getattr(row, f.attname)
+                for f in instance_model._meta.concrete_fields
+                if hasattr(row, f.attname)
+            }
+        )
+        missing = False
+        for f in relations:
+            target_id = getattr(row, f.attname, None)
+            if target_id is None:
+                continue
+            target = targets[f.name].get(target_id)
+            if target is None:
+                missing = True
+                break
+            f.set_cached_value(instance, target)
+        try:
+            titles[row.history_id] = fallback if missing else str(instance)
+        except ObjectDoesNotExist:
+            titles[row.history_id] = fallback
+    return titles

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import DateField, DateTimeField, Q, QuerySet
 
 from relay.core.exceptions import ApplicationError
 
@@ -52,9 +53,31 @@ def _decode(cursor: str) -> tuple[Any, int, bool]:
         value, pk, backwards = json.loads(raw)
         if isinstance(value, dict):
             value = datetime.fromisoformat(value["t"])
-        return value, int(pk), bool(backwards)
+        # only what _encode writes: a string, a number or a time; an id that fits a 64-bit key
+        if isinstance(value, bool) or not isinstance(value, str | int | float | datetime):
+            raise TypeError("cursor value")
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL in cursor")
+        if isinstance(pk, bool) or not isinstance(pk, int) or not 0 <= pk < 2**63:
+            raise ValueError("cursor id")
+        return value, pk, bool(backwards)
     except (ValueError, TypeError, KeyError, binascii.Error, json.JSONDecodeError) as exc:
         raise ApplicationError("Invalid cursor.", errors={"cursor": ["This cursor is not valid."]}) from exc
+
+
+def _as_field_value(qs: QuerySet, field: str, value: Any) -> Any:
+    """The cursor's sort value as the ordering field's type (a forged cursor is a 400, not a 500)."""
+    try:
+        model_field = qs.model._meta.get_field(field)
+    except FieldDoesNotExist:  # an annotation, not a model field: compared as it is
+        return value
+    try:
+        converted = model_field.to_python(value)
+    except (ValidationError, TypeError, ValueError) as exc:
+        raise ApplicationError("Invalid cursor.", errors={"cursor": ["This cursor is not valid."]}) from exc
+    if isinstance(value, str) and isinstance(model_field, DateTimeField | DateField):
+        raise ApplicationError("Invalid cursor.", errors={"cursor": ["This cursor is not valid."]})
+    return converted
 
 
 def paginate(qs: QuerySet, *, ordering: Ordering, cursor: str | None, size: int) -> Page:
@@ -62,6 +85,7 @@ def paginate(qs: QuerySet, *, ordering: Ordering, cursor: str | None, size: int)
     backwards = False
     if cursor:
         value, pk, backwards = _decode(cursor)
+        value = _as_field_value(qs, field, value)
         after = desc != backwards  # rows "after" the cursor in the scan direction
         op, op_eq = ("lt", "lte") if after else ("gt", "gte")
         qs = qs.filter(

@@ -15,7 +15,7 @@ from relay.accounts.models import User
 from relay.accounts.permissions import VIEW_SENSITIVE, has_capability
 from relay.core.pagination import Ordering, Page, paginate
 from relay.customers.choices import ContactKind
-from relay.customers.models import ContactPoint, ExternalIdentifier, Party
+from relay.customers.models import ContactPoint, ExternalIdentifier, Party, Relationship
 from relay.customers.normalize import fold, try_normalize_phone
 
 PARTY_ORDERINGS: dict[str, Ordering] = {
@@ -48,8 +48,10 @@ def party_get(*, actor: User, pk: Any, action: str = "view") -> Party:
             Prefetch(
                 "identifiers", queryset=ExternalIdentifier.objects.select_related("scheme", "entered_by")
             ),
-            "employments__organisation",
-            "people__person",
+            Prefetch(
+                "employments", queryset=Relationship.objects.select_related("organisation", "entered_by")
+            ),
+            Prefetch("people", queryset=Relationship.objects.select_related("person", "entered_by")),
         )
     )
     return qs.get(pk=pk)

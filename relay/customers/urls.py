@@ -17,11 +17,21 @@ urlpatterns = [
     path("parties/<int:pk>/contacts/<int:contact_pk>/delete/", views.contact_delete, name="contact_delete"),
     path("parties/<int:pk>/identifiers/new/", views.identifier_add, name="identifier_add"),
     path(
+        "parties/<int:pk>/identifiers/<int:identifier_pk>/edit/",
+        views.identifier_edit,
+        name="identifier_edit",
+    ),
+    path(
         "parties/<int:pk>/identifiers/<int:identifier_pk>/delete/",
         views.identifier_delete,
         name="identifier_delete",
     ),
     path("parties/<int:pk>/relationships/new/", views.relationship_add, name="relationship_add"),
+    path(
+        "parties/<int:pk>/relationships/<int:relationship_pk>/edit/",
+        views.relationship_edit,
+        name="relationship_edit",
+    ),
     path(
         "parties/<int:pk>/relationships/<int:relationship_pk>/delete/",
         views.relationship_delete,

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 
+from relay.core.origin import ORIGIN_LABELS
 from relay.customers.normalize import format_phone
 
 register = template.Library()
@@ -47,3 +48,19 @@ def channel_icon(channel: str) -> str:
 @register.filter
 def get(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key)
+
+
+@register.filter
+def origin_label(value: str) -> str:
+    """ui -> Staff UI, api -> REST API (history_origin)."""
+    return ORIGIN_LABELS.get(value, value) if value else ""  # type: ignore[call-overload]
+
+
+@register.filter
+def initials(name: str) -> str:
+    """'Ada Lovelace' -> 'AL'; 'Acme Ltd' -> 'AL'; at most two letters."""
+    words = [w for w in (name or "").replace("-", " ").split() if w[:1].isalnum()]
+    if not words:
+        return "?"
+    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    return letters.upper()

@@ -89,7 +89,8 @@ def test_find_by_phone_in_another_format_open_the_360_page_and_log_a_call(page, 
     page.wait_for_url(f"**/parties/{party.pk}/")
     assert page.inner_text("#party-name") == "John Carter"
 
-    page.select_option("#id_channel", "phone")
+    page.click("label[for=id_channel_0]")  # the channel picker: Phone first
+    assert page.is_checked("#id_channel_0")
     page.fill("#id_subject", "Cannot make calls")
     page.fill("#id_body", "No dial tone since this morning.")
     page.fill("#id_duration_minutes", "4")

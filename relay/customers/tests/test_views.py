@@ -200,7 +200,7 @@ def test_contact_points_identifiers_relationships_and_lifecycle(ada, agent):
     org = services.party_create(actor=agent, data=PartyInput(kind="organisation", organisation_name="Acme"))
     assert (
         client.post(
-            f"/parties/{ada.pk}/relationships/new/", {"organisation": "Acme", "job_title": "CTO"}
+            f"/parties/{ada.pk}/relationships/new/", {"other": "Acme", "job_title": "CTO"}
         ).status_code
         == 302
     )

@@ -1,4 +1,5 @@
-// Relay staff UI: keyboard shortcuts, search navigation, confirmations, person/organisation fields.
+// Relay staff UI: the global search (a combobox: "/" focuses it, arrows choose, Enter opens), confirmations,
+// fields that depend on a choice, tab state and error messages for HTMX requests. No inline scripts (CSP).
 (function () {
   "use strict";
 
@@ -6,59 +7,141 @@
     return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable);
   }
 
+  // --- global search -----------------------------------------------------------------------------------
+  function searchParts() {
+    return { input: document.getElementById("global-search"), box: document.getElementById("search-results") };
+  }
+
+  function options(box) {
+    return Array.from(box.querySelectorAll("[role=option]"));
+  }
+
+  function setActive(input, box, index) {
+    const items = options(box);
+    items.forEach(function (item, i) {
+      const on = i === index;
+      item.classList.toggle("active", on);
+      item.setAttribute("aria-selected", on ? "true" : "false");
+      if (on) item.scrollIntoView({ block: "nearest" });
+    });
+    if (index >= 0 && items[index]) input.setAttribute("aria-activedescendant", items[index].id);
+    else input.removeAttribute("aria-activedescendant");
+  }
+
+  function activeIndex(box) {
+    return options(box).findIndex(function (item) { return item.classList.contains("active"); });
+  }
+
+  function closeSearch() {
+    const s = searchParts();
+    if (!s.box) return;
+    s.box.innerHTML = "";
+    s.input.setAttribute("aria-expanded", "false");
+    s.input.removeAttribute("aria-activedescendant");
+  }
+
   document.addEventListener("keydown", function (event) {
-    const search = document.getElementById("global-search");
-    if (event.key === "/" && search && !typing(document.activeElement)) {
+    const s = searchParts();
+    if (!s.input) return;
+    if (event.key === "/" && !typing(document.activeElement) && !event.ctrlKey && !event.metaKey && !event.altKey) {
       event.preventDefault();
-      search.focus();
-      search.select();
+      s.input.focus();
+      s.input.select();
       return;
     }
-    const results = document.getElementById("search-results");
-    if (!results) return;
-    const links = Array.from(results.querySelectorAll("a.list-group-item"));
-    const inSearch = document.activeElement === search || results.contains(document.activeElement);
-    if (!inSearch || links.length === 0) {
-      if (event.key === "Escape" && results) results.innerHTML = "";
-      return;
-    }
-    const index = links.indexOf(document.activeElement);
-    if (event.key === "ArrowDown") {
+    if (document.activeElement !== s.input) return;
+    const items = options(s.box);
+    const index = activeIndex(s.box);
+    if (event.key === "ArrowDown" && items.length) {
       event.preventDefault();
-      links[Math.min(index + 1, links.length - 1)].focus();
-    } else if (event.key === "ArrowUp") {
+      setActive(s.input, s.box, Math.min(index + 1, items.length - 1));
+    } else if (event.key === "ArrowUp" && items.length) {
       event.preventDefault();
-      if (index <= 0) search.focus(); else links[index - 1].focus();
-    } else if (event.key === "Enter" && document.activeElement === search) {
+      setActive(s.input, s.box, Math.max(index - 1, 0));
+    } else if (event.key === "Enter" && items.length) {
       event.preventDefault();
-      links[0].click();
+      window.location.assign(items[index >= 0 ? index : 0].href);
     } else if (event.key === "Escape") {
-      results.innerHTML = "";
-      search.focus();
+      if (s.box.innerHTML.trim()) event.preventDefault();
+      closeSearch();
     }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const s = searchParts();
+    if (s.box && event.detail.target === s.box) {
+      const has = s.box.innerHTML.trim() !== "";
+      s.input.setAttribute("aria-expanded", has ? "true" : "false");
+      setActive(s.input, s.box, -1);
+    }
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "global-search" && event.target.value.trim() === "") closeSearch();
   });
 
   document.addEventListener("click", function (event) {
-    const results = document.getElementById("search-results");
     const box = document.querySelector(".search-box");
-    if (results && box && !box.contains(event.target)) results.innerHTML = "";
+    if (box && !box.contains(event.target)) closeSearch();
   });
 
+  // --- confirmations for small deletes -----------------------------------------------------------------
   document.addEventListener("submit", function (event) {
     const message = event.target.getAttribute("data-confirm");
-    if (message && !window.confirm(message)) event.preventDefault();
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
   }, true);
 
-  function toggleKind() {
-    const checked = document.querySelector("input[name=kind]:checked");
-    if (!checked) return;
-    const person = checked.value === "person";
-    document.querySelectorAll(".person-only").forEach(function (el) { el.hidden = !person; });
-    document.querySelectorAll(".org-only").forEach(function (el) { el.hidden = person; });
+  // --- fields that depend on a choice ------------------------------------------------------------------
+  function toggleDependentFields() {
+    const kind = document.querySelector(".party-form input[name=kind]:checked");
+    if (kind) {
+      const person = kind.value === "person";
+      document.querySelectorAll(".party-form .person-only").forEach(function (el) { el.hidden = !person; });
+      document.querySelectorAll(".party-form .org-only").forEach(function (el) { el.hidden = person; });
+    }
+    const contactKind = document.querySelector(".contact-form select[name=kind]");
+    if (contactKind) {
+      const address = contactKind.value === "address";
+      document.querySelectorAll(".contact-form .address-only").forEach(function (el) { el.hidden = !address; });
+      document.querySelectorAll(".contact-form .not-address").forEach(function (el) { el.hidden = address; });
+    }
   }
   document.addEventListener("change", function (event) {
-    if (event.target.name === "kind") toggleKind();
+    if (event.target.name === "kind") toggleDependentFields();
   });
-  document.addEventListener("DOMContentLoaded", toggleKind);
-  document.addEventListener("htmx:afterSettle", toggleKind);
+  document.addEventListener("DOMContentLoaded", toggleDependentFields);
+  document.addEventListener("htmx:afterSettle", toggleDependentFields);
+
+  // --- tabs switched by HTMX (timeline / history) --------------------------------------------------------
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const tab = event.detail.elt;
+    if (!tab || !tab.matches || !tab.matches(".panel-tabs .nav-link")) return;
+    document.querySelectorAll(".panel-tabs .nav-link").forEach(function (link) {
+      const on = link === tab;
+      link.classList.toggle("active", on);
+      link.setAttribute("aria-selected", on ? "true" : "false");
+    });
+    const panel = document.getElementById("tab-panel");
+    if (panel) panel.setAttribute("aria-labelledby", tab.id);
+  });
+
+  // --- HTMX errors: say what happened instead of doing nothing ------------------------------------------
+  function showError(text) {
+    const toast = document.getElementById("request-error");
+    if (!toast || !window.bootstrap) { window.alert(text); return; }
+    toast.querySelector(".toast-body").textContent = text;
+    window.bootstrap.Toast.getOrCreateInstance(toast).show();
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    const status = event.detail.xhr.status;
+    if (status === 403) showError("Your role does not allow this.");
+    else if (status === 404) showError("This record no longer exists or is not visible to you.");
+    else showError("The server could not do this (error " + status + "). Nothing you typed was lost; try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showError("The server cannot be reached. Check the connection and try again.");
+  });
 })();
