@@ -49,7 +49,9 @@ def install_guards(connection: Any) -> None:
                     "FOR EACH ROW EXECUTE FUNCTION relay_history_append_only()"
                 )
             elif connection.vendor == "sqlite":
-                columns = [f.column for f in model._meta.concrete_fields if f.column != "history_user_id"]
+                quote = connection.ops.quote_name  # a column may be a keyword, such as "order"
+                fields = model._meta.concrete_fields
+                columns = [quote(f.column) for f in fields if f.column != "history_user_id"]
                 cursor.execute(
                     f"CREATE TRIGGER IF NOT EXISTS {table}_append_only BEFORE UPDATE OF {', '.join(columns)} "
                     f"ON {table} BEGIN SELECT RAISE(ABORT, 'audit history is append-only'); END"
