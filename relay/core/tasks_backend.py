@@ -8,6 +8,7 @@ from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.base import Task, TaskResult, TaskResultStatus
 from django.utils import timezone
 from django.utils.crypto import get_random_string
+from huey.utils import normalize_time
 
 
 class HueyTaskBackend(BaseTaskBackend):
@@ -22,7 +23,8 @@ class HueyTaskBackend(BaseTaskBackend):
         call = run_django_task.s(path, list(args), dict(kwargs))
         call.id = result_id
         if task.run_after is not None:
-            call.eta = task.run_after
+            # Huey compares etas with its own clock: naive UTC (an aware datetime would raise there)
+            call.eta = normalize_time(task.run_after, utc=run_django_task.huey.utc)
         run_django_task.huey.enqueue(call)
         return TaskResult(
             task=task,

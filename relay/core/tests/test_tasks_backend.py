@@ -42,3 +42,25 @@ def test_a_queued_task_waits_for_a_worker():
         assert SEEN == [(5, "job")]
     finally:
         HUEY.storage = original
+
+
+def test_a_deferred_task_waits_for_its_time():
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from huey.storage import MemoryStorage
+
+    original = HUEY.storage
+    HUEY.storage = MemoryStorage("relay-test")
+    try:
+        SEEN.clear()
+        remember.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(7)
+        message = HUEY.dequeue()
+        assert message.eta.tzinfo is None, "Huey's clock is naive UTC"
+        assert not HUEY.ready_to_run(message)
+        HUEY.add_schedule(message)
+        assert HUEY.read_schedule(HUEY._get_timestamp()) == [] and SEEN == []
+        later = HUEY._get_timestamp() + timedelta(hours=1, seconds=1)
+        assert [t.id for t in HUEY.read_schedule(later)] == [message.id]
+    finally:
+        HUEY.storage = original
