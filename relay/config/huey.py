@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 
 def build_huey() -> Huey:
@@ -29,3 +29,16 @@ def run_django_task(module_path: str, args: list, kwargs: dict) -> object:
     task = import_string(module_path)
     with origin(Origin.JOB):
         return task.call(*args, **kwargs)
+
+
+@HUEY.periodic_task(crontab(minute="*"), name="relay.outbox_redrain")
+def outbox_redrain() -> int:
+    """Every minute (Huey's finest periodic resolution), and when a consumer starts: deliver whatever the
+    outbox still holds, such as the events of a worker killed mid-delivery once their lease has ended,
+    or events whose after-commit drain could not be enqueued. Back-off retries are scheduled precisely
+    by the drain itself (relay.core.outbox.schedule_drain)."""
+    from relay.core.audit import Origin, origin
+    from relay.core.outbox import drain
+
+    with origin(Origin.JOB):
+        return drain().dispatched

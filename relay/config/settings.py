@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "relay.accounts",
     "relay.customers",
     "relay.activities",
+    "relay.notifications",
     "relay.api",
 ]
 

@@ -69,3 +69,17 @@ class RestrictedQuerySet(models.QuerySet):
         from relay.accounts.permissions import scope_queryset
 
         return cast(Self, scope_queryset(self, user, action))
+
+
+from relay.core.outbox_models import DeliveryChannel, OutboxDelivery, OutboxEvent  # noqa: E402
+
+__all__ = [
+    "DeliveryChannel",
+    "OutboxDelivery",
+    "OutboxEvent",
+    "ProvenanceModel",
+    "RestrictedQuerySet",
+    "Source",
+    "TimeStampedModel",
+    "VersionedModel",
+]

@@ -1,0 +1,270 @@
+"""The transactional outbox: side effects are rows written in the business transaction, delivered after
+commit by workers, at least once (docs/adr/0007-outbox-and-notifications.md).
+
+Writing::
+
+    @transaction.atomic
+    def case_transfer(*, actor, case, ...):
+        ...
+        outbox.emit("case.transferred", payload={"title": ..., "url": ..., "case_id": case.pk,
+                    "actor_id": actor.pk}, recipients=[...], key=f"case.transferred:{case.pk}:{case.version}")
+
+Delivering: `drain()` (run by the `outbox_drain` task after each commit, and every minute by the periodic
+re-drain in relay/config/huey.py) claims a batch of due events with a lease, hands each to the registered
+deliverers (the notifications app registers the in-app and e-mail delivery), and marks it dispatched.
+
+* A claim is a short transaction: `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL (two consumers never
+  take the same row), a plain select on SQLite (`BEGIN IMMEDIATE` serialises writers). It sets
+  `claimed_by` and moves `available_at` to the end of the lease, so nobody else picks the event up
+  while it is being delivered. No transaction is held while delivering (on SQLite that would stop every
+  other writer for as long as an SMTP server takes to answer).
+* A worker killed mid-delivery leaves its events claimed until the lease ends; then any drain takes them
+  again. Deliverers are idempotent (a unique delivery row per event, recipient and channel), so the
+  second attempt completes what the first left undone and repeats nothing that was recorded.
+* A delivery that raises is retried after an exponential back-off (`available_at`), with the error in
+  `last_error`; a drain is scheduled for that moment, and the periodic re-drain is the safety net.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+
+from relay.core import clock
+from relay.core.outbox_models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+Deliverer = Callable[[OutboxEvent], None]
+_deliverers: dict[str, Deliverer] = {}
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+_OPTIONAL_TEXT = ("body", "url")
+_OPTIONAL_IDS = ("case_id", "actor_id")
+
+
+class OutboxError(Exception):
+    """emit() was called wrongly: outside a transaction, or with a payload deliveries cannot read."""
+
+
+class DeliveryFailed(Exception):
+    """A deliverer could not finish; the event is retried later."""
+
+
+@dataclass
+class DrainResult:
+    claimed: int = 0
+    dispatched: int = 0
+    failed: int = 0
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def lease() -> timedelta:
+    """How long a claim keeps other workers off an event. Longer than one event's delivery takes."""
+    return timedelta(seconds=_setting("RELAY_OUTBOX_LEASE_SECONDS", 60))
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before attempt `attempts + 1`: 10 s, 20 s, 40 s, ... at most an hour."""
+    base = _setting("RELAY_OUTBOX_RETRY_BASE_SECONDS", 10)
+    cap = _setting("RELAY_OUTBOX_RETRY_MAX_SECONDS", 3600)
+    return timedelta(seconds=min(cap, base * 2 ** max(attempts - 1, 0)))
+
+
+def register_deliverer(name: str, deliverer: Deliverer) -> None:
+    """Register a function that delivers one event (it must be idempotent: it may run more than once)."""
+    _deliverers[name] = deliverer
+
+
+# --- writing --------------------------------------------------------------------------------------------
+
+
+def _check_payload(name: str, payload: dict[str, Any]) -> None:
+    if not _NAME.fullmatch(name) or len(name) > 100:
+        raise OutboxError(f'Event names are dotted lower-case words, like "case.transferred"; got {name!r}.')
+    if not isinstance(payload, dict):
+        raise OutboxError("The payload must be a dict.")
+    title = payload.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise OutboxError("The payload needs a non-empty `title`.")
+    for field in _OPTIONAL_TEXT:
+        if field in payload and not isinstance(payload[field], str):
+            raise OutboxError(f"The payload's `{field}` must be a string.")
+    url = payload.get("url", "")
+    if url and (not url.startswith("/") or url.startswith("//")):
+        raise OutboxError("The payload's `url` must be a path in the staff UI, such as /cases/12/.")
+    for field in _OPTIONAL_IDS:
+        value = payload.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise OutboxError(f"The payload's `{field}` must be an id (an int) or absent.")
+    try:
+        json.dumps(payload)
+    except (TypeError, ValueError) as exc:
+        raise OutboxError(f"The payload must be plain JSON: {exc}") from exc
+
+
+def _recipient_ids(recipients: Iterable[int], actor_id: int | None) -> list[int]:
+    ids: set[int] = set()
+    for recipient in recipients:
+        if isinstance(recipient, bool) or not isinstance(recipient, int):
+            raise OutboxError(f"Recipients are user ids (ints); got {recipient!r}.")
+        ids.add(recipient)
+    ids.discard(actor_id)  # nobody is told about their own action
+    return sorted(ids)
+
+
+def emit(
+    name: str, *, payload: dict[str, Any], recipients: Iterable[int] = (), key: str | None = None
+) -> OutboxEvent:
+    """Record that `name` happened, in the caller's transaction; it is delivered after commit.
+
+    `payload`: `title` (required), `body`, `url` (a staff UI path), `case_id`, `actor_id` (never
+    notified of their own action). `key`: the business event's idempotency key; emitting the same key
+    twice writes one row and returns it.
+    """
+    db = transaction.get_connection()
+    if not db.in_atomic_block:
+        raise OutboxError(
+            "outbox.emit() must be called inside the business transaction (@transaction.atomic)."
+        )
+    _check_payload(name, payload)
+    if key is not None and (not key.strip() or len(key) > 200):
+        raise OutboxError("An idempotency key has 1 to 200 characters.")
+    fields = {
+        "name": name,
+        "payload": payload,
+        "recipients": _recipient_ids(recipients, payload.get("actor_id")),
+        "key": key,
+    }
+    if key is None:
+        event = OutboxEvent.objects.create(**fields)
+    else:
+        try:
+            with transaction.atomic():
+                event = OutboxEvent.objects.create(**fields)
+        except IntegrityError:  # the constraint decides: this business event is already recorded
+            return OutboxEvent.objects.get(key=key)
+    _drain_after_commit(db)
+    return event
+
+
+def _drain_after_commit(db: Any) -> None:
+    """Enqueue one drain when the transaction commits, however many events it emitted; none on rollback
+    (Django drops the callback with the transaction or savepoint that registered it)."""
+    if any(func is _enqueue_drain for _, func, _ in db.run_on_commit):
+        return
+    transaction.on_commit(_enqueue_drain, robust=True)
+
+
+def _enqueue_drain() -> None:
+    """Ask a worker to drain now. If the queue is unreachable the periodic re-drain delivers later: the
+    business transaction has committed and must not fail because of it."""
+    from relay.core.tasks import outbox_drain
+
+    try:
+        outbox_drain.enqueue()
+    except Exception:
+        logger.exception("Could not enqueue the outbox drain; the periodic re-drain will deliver")
+
+
+def schedule_drain(at: datetime) -> None:
+    """Ask for a drain at `at` (after a back-off), where the task backend can defer tasks."""
+    from relay.core.tasks import outbox_drain
+
+    try:
+        if outbox_drain.get_backend().supports_defer:
+            outbox_drain.using(run_after=at).enqueue()
+    except Exception:
+        logger.exception("Could not schedule the outbox drain; the periodic re-drain will deliver")
+
+
+# --- delivering -----------------------------------------------------------------------------------------
+
+
+def claim(*, limit: int) -> tuple[str, list[OutboxEvent]]:
+    """Take up to `limit` due events for this worker: a new claim token, and the events it holds."""
+    token = uuid.uuid4().hex
+    now = clock.now()
+    with transaction.atomic():
+        due = OutboxEvent.objects.filter(dispatched_at__isnull=True, available_at__lte=now).order_by(
+            "available_at", "id"
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if ids:
+            OutboxEvent.objects.filter(pk__in=ids).update(
+                claimed_by=token, available_at=now + lease(), attempts=F("attempts") + 1
+            )
+    if not ids:
+        return token, []
+    return token, list(OutboxEvent.objects.filter(pk__in=ids, claimed_by=token).order_by("id"))
+
+
+def _still_ours(event: OutboxEvent, token: str) -> bool:
+    """Renew the lease before delivering; False when another worker took the event meanwhile."""
+    return bool(
+        OutboxEvent.objects.filter(pk=event.pk, claimed_by=token, dispatched_at__isnull=True).update(
+            available_at=clock.now() + lease()
+        )
+    )
+
+
+def deliver(event: OutboxEvent, token: str) -> bool:
+    """Run every deliverer on a claimed event; mark it dispatched, or schedule its retry. True when done."""
+    if not _still_ours(event, token):
+        return False
+    try:
+        for deliverer in list(_deliverers.values()):
+            deliverer(event)
+    except Exception as exc:
+        retry_at = clock.now() + backoff(event.attempts)
+        error = f"{type(exc).__name__}: {exc}"[:4000]
+        OutboxEvent.objects.filter(pk=event.pk, claimed_by=token, dispatched_at__isnull=True).update(
+            available_at=retry_at, last_error=error, claimed_by=""
+        )
+        logger.warning(
+            "Outbox event %s (%s) failed, attempt %s: %s", event.pk, event.name, event.attempts, error
+        )
+        schedule_drain(retry_at)
+        return False
+    OutboxEvent.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(
+        dispatched_at=clock.now(), claimed_by=""
+    )
+    return True
+
+
+def drain(*, batch_size: int | None = None, budget_seconds: float | None = None) -> DrainResult:
+    """Deliver due events, batch after batch, until none is due or the time budget is spent (then a
+    follow-up drain is enqueued, so one long backlog never holds a worker thread for long)."""
+    size = batch_size or _setting("RELAY_OUTBOX_BATCH_SIZE", 50)
+    budget = budget_seconds if budget_seconds is not None else _setting("RELAY_OUTBOX_DRAIN_SECONDS", 30)
+    deadline = time.monotonic() + budget
+    result = DrainResult()
+    while True:
+        token, events = claim(limit=size)
+        if not events:
+            return result
+        result.claimed += len(events)
+        for event in events:
+            if deliver(event, token):
+                result.dispatched += 1
+            else:
+                result.failed += 1
+        if time.monotonic() > deadline:
+            _enqueue_drain()
+            return result
