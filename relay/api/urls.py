@@ -11,6 +11,7 @@ from relay.accounts.api import DepartmentViewSet, UserViewSet
 from relay.activities.api import AttachmentViewSet, InteractionViewSet, NoteViewSet
 from relay.api.errors import not_found
 from relay.customers.api import ContactPointViewSet, IdentifierViewSet, PartyViewSet, RelationshipViewSet
+from relay.notifications.api import NotificationPreferenceViewSet, NotificationViewSet
 
 router = DefaultRouter(trailing_slash="/?")  # type: ignore[arg-type]  # slash optional
 router.include_root_view = False
@@ -23,6 +24,8 @@ router.register("notes", NoteViewSet, basename="note")
 router.register("attachments", AttachmentViewSet, basename="attachment")
 router.register("users", UserViewSet, basename="user")
 router.register("departments", DepartmentViewSet, basename="department")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register("notification-preferences", NotificationPreferenceViewSet, basename="notificationpreference")
 
 # Swagger UI from drf-spectacular-sidecar, served by us. The split view serves its start-up script as a
 # separate file, so script-src stays 'self'; the page's one inline style carries the CSP nonce.

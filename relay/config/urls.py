@@ -11,6 +11,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("", include("relay.customers.urls")),
     path("", include("relay.activities.urls")),
+    path("", include("relay.notifications.urls")),
     path("api/v1/", include("relay.api.urls")),
     path("admin/", admin.site.urls),
 ]

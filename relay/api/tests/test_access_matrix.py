@@ -23,6 +23,8 @@ from relay.activities import services as timeline
 from relay.activities.services import InteractionInput
 from relay.customers import services
 from relay.customers.services import ContactInput, IdentifierInput, PartyInput
+from relay.notifications import services as inbox
+from relay.notifications.tests.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +49,7 @@ EDIT = decide(200, ("agent", "other_agent", *LEADS))
 REMOVE = decide(204, ("agent", "other_agent", *LEADS))
 EDIT_OWN_ENTRY = decide(200, ("agent", *LEADS))  # the world's entries are the agent's own
 REMOVE_BY_LEADS = decide(204, LEADS)
+OWN_ONLY = decide(200, ("agent",), refused=404)  # the world's notification and preference are the agent's
 
 
 @dataclass
@@ -233,6 +236,24 @@ MATRIX: dict[tuple[str, str], Cell] = {
         READ, lambda w: "/api/v1/departments/", listed=lambda w: w["department"].pk
     ),
     ("department-detail", "GET"): Cell(READ, lambda w: f"/api/v1/departments/{w['department'].pk}/"),
+    # the inbox: everyone has their own; another user's is a 404
+    ("notification-list", "GET"): Cell(READ, lambda w: "/api/v1/notifications/"),
+    ("notification-detail", "GET"): Cell(
+        OWN_ONLY, lambda w: f"/api/v1/notifications/{w['notification'].pk}/"
+    ),
+    ("notification-read", "POST"): Cell(
+        OWN_ONLY, lambda w: f"/api/v1/notifications/{w['notification'].pk}/read/"
+    ),
+    ("notification-read-all", "POST"): Cell(READ, lambda w: "/api/v1/notifications/read-all/"),
+    ("notificationpreference-list", "GET"): Cell(READ, lambda w: "/api/v1/notification-preferences/"),
+    ("notificationpreference-list", "POST"): Cell(
+        decide(201, STAFF),
+        lambda w: "/api/v1/notification-preferences/",
+        lambda w: {"kind": "case.", "in_app": True, "email": False},
+    ),
+    ("notificationpreference-detail", "GET"): Cell(
+        OWN_ONLY, lambda w: f"/api/v1/notification-preferences/{w['preference'].pk}/"
+    ),
     # public: the description of the API (no data), and the problem+json 404 for unknown paths
     ("schema", "GET"): Cell(PUBLIC, lambda w: "/api/v1/openapi.json"),
     ("docs", "GET"): Cell(PUBLIC, lambda w: "/api/v1/docs"),
@@ -281,6 +302,8 @@ def world(agent, other_agent, supervisor, manager, admin_user, auditor, inactive
         "file": timeline.attachment_add(
             actor=agent, entry=note, upload=SimpleUploadedFile("scan.txt", b"scanned")
         ),
+        "notification": NotificationFactory(recipient=agent),
+        "preference": inbox.preference_set(actor=agent, kind="case.transferred", in_app=True, email=True),
     }
 
 
