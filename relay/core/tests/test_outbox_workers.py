@@ -86,10 +86,9 @@ class Cluster:
     def start_worker(self, *, mail_delay: float = 0.0) -> subprocess.Popen:
         n = len(self.workers)
         log = (self.tmp / f"worker-{n}.log").open("w")
-        relay = Path(sys.executable).with_name("relay")
-        command = [str(relay)] if relay.exists() else [sys.executable, "-m", "relay.manage"]
         process = subprocess.Popen(
-            [*command, "worker", "--workers", "2"],
+            # `relay worker`, run as a module so that it imports this checkout's code
+            [sys.executable, "-m", "relay.manage", "worker", "--workers", "2"],
             cwd=ROOT,
             env={**self.env, "RELAY_TEST_MAIL_DELAY": str(mail_delay)},
             stdout=log,
