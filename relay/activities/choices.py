@@ -7,6 +7,7 @@ class EntryKind(models.TextChoices):
 
     INTERACTION = "interaction", "Interaction"
     NOTE = "note", "Note"
+    CASE = "case", "Case"
 
 
 class Direction(models.TextChoices):

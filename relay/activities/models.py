@@ -48,6 +48,11 @@ class TimelineEntry(VersionedModel, ProvenanceModel):
         ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     ref_id = models.BigIntegerField(null=True, blank=True)
+    # the case this entry belongs to (a case event, or a call/e-mail linked to a case): the entry is
+    # visible exactly when the case is (confidential categories, relay/cases/permissions.py)
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="timeline_entries"
+    )
 
     objects = TimelineQuerySet.as_manager()
     history = HistoricalRecords(bases=[AuditedHistoryModel])

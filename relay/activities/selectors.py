@@ -57,6 +57,7 @@ def party_history(*, actor: User, party: Party, limit: int = 200) -> list[Histor
         return []
     sensitive_schemes = set(IdentifierScheme.objects.filter(is_sensitive=True).values_list("pk", flat=True))
     clear = has_capability(actor, VIEW_SENSITIVE)
+    visible_entries = TimelineEntry.objects.restrict(actor, "view").filter(party=party).values("pk")
 
     def mask(row: Any, field: str, value: Any) -> Any:
         hidden = not clear and getattr(row, "scheme_id", None) in sensitive_schemes
@@ -77,7 +78,10 @@ def party_history(*, actor: User, party: Party, limit: int = 200) -> list[Histor
             ContactPoint.history.filter(party_id=party.pk),
             ExternalIdentifier.history.filter(party_id=party.pk),
             Relationship.history.filter(Q(person_id=party.pk) | Q(organisation_id=party.pk)),
-            TimelineEntry.history.filter(party_id=party.pk),
+            # the history of an entry the actor may not see (a confidential case's) is hidden with it
+            TimelineEntry.history.filter(party_id=party.pk).exclude(
+                id__in=TimelineEntry.objects.filter(party=party).exclude(pk__in=visible_entries).values("pk")
+            ),
         ],
         mask=mask,
         limit=limit,

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "relay.accounts",
     "relay.customers",
     "relay.activities",
+    "relay.cases",
     "relay.notifications",
     "relay.api",
 ]
@@ -159,6 +160,7 @@ SECURE_CSP = {
 
 # --- Relay ---------------------------------------------------------------------------------------------
 RELAY_PHONE_REGION = os.environ.get("RELAY_PHONE_REGION", "US")
+RELAY_CASE_REOPEN_DAYS = int(os.environ.get("RELAY_CASE_REOPEN_DAYS", "30"))
 RELAY_ATTACHMENT_MAX_BYTES = int(os.environ.get("RELAY_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 RELAY_ATTACHMENT_TYPES = [
     "application/pdf",

@@ -1,0 +1,89 @@
+"""Fixtures of the cases tests: the telecom departments, their people, a customer and `open_case`."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.apps import apps
+
+from relay.accounts.choices import Role
+from relay.cases import services
+from relay.core.models import OutboxEvent
+from relay.core.testing.factories import PartyFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _default_statuses(db):
+    """The default statuses come from a data migration; a transactional test anywhere in the suite
+    flushes them with every other table, so put them back (the migration's own function, idempotent)."""
+    migration = importlib.import_module("relay.cases.migrations.0002_default_statuses")
+    migration.create_default_statuses(apps, None)
+
+
+@pytest.fixture
+def care(departments):
+    return departments["Customer Care"]
+
+
+@pytest.fixture
+def tech(departments):
+    return departments["Technical Support"]
+
+
+@pytest.fixture
+def billing(departments):
+    return departments["Billing"]
+
+
+@pytest.fixture
+def tech_agent(tech):
+    return UserFactory(username="tech_agent", role=Role.AGENT, departments=[tech])
+
+
+@pytest.fixture
+def tech_colleague(tech):
+    return UserFactory(username="tech_colleague", role=Role.AGENT, departments=[tech])
+
+
+@pytest.fixture
+def tech_supervisor(tech):
+    user = UserFactory(username="tech_lead", role=Role.SUPERVISOR, departments=[tech])
+    tech.supervisor = user
+    tech.save()
+    return user
+
+
+@pytest.fixture
+def party(db):
+    return PartyFactory(given_name="Ada", family_name="Lovelace")
+
+
+@pytest.fixture
+def open_case(agent, party, tech):
+    """Open a case as the care agent for Technical Support (keywords override)."""
+
+    def _open(**kwargs):
+        params = {
+            "actor": agent,
+            "party": party,
+            "subject": "Cannot make calls",
+            "description": "Since this morning every call fails.",
+            "department": tech,
+            "channel": "phone",
+            **kwargs,
+        }
+        return services.case_open(**params)
+
+    return _open
+
+
+@pytest.fixture
+def outbox():
+    """The outbox events written so far, oldest first (optionally only one event name)."""
+
+    def _events(name: str | None = None):
+        qs = OutboxEvent.objects.order_by("id")
+        return list(qs.filter(name=name) if name else qs)
+
+    return _events
