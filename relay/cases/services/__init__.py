@@ -10,6 +10,7 @@ Import from here: `from relay.cases import services; services.case_transfer(...)
 """
 
 from relay.cases.services._base import default_status, mentioned_users
+from relay.cases.services.bulk import case_bulk_assign, case_bulk_close, case_bulk_transfer
 from relay.cases.services.handling import (
     can_reopen,
     case_acknowledge,
@@ -35,6 +36,9 @@ __all__ = [
     "case_acknowledge",
     "case_add_note",
     "case_assign",
+    "case_bulk_assign",
+    "case_bulk_close",
+    "case_bulk_transfer",
     "case_close",
     "case_log_from_call",
     "case_log_interaction",

@@ -18,12 +18,13 @@ from relay.activities.services import InteractionInput, interaction_log
 from relay.cases import events, services
 from relay.cases.models import Case, CaseEvent, CaseLink, CaseStatusSpan, CaseWatcher
 from relay.cases.tests.factories import CaseCategoryFactory, CaseStatusFactory, status_of
-from relay.core import clock
+from relay.core import clock, outbox
 from relay.core.exceptions import ApplicationError, ConflictError, NotAllowed
 from relay.core.models import OutboxEvent
 from relay.core.testing.factories import ContactPointFactory, InteractionFactory, PartyFactory, UserFactory
 from relay.customers.models import Party
 from relay.customers.services import PartyInput
+from relay.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -753,3 +754,69 @@ def test_roles_that_work_cases(open_case, db):
         assert user.has_perm("cases.merge_case", case) is (
             role in {Role.SUPERVISOR, Role.MANAGER, Role.ADMIN}
         )
+
+
+def test_a_transfer_reaches_the_new_department_inbox_once(open_case, agent, tech_agent, billing, other_agent):
+    # given a case transferred from Technical Support to Billing
+    case = open_case()
+    services.case_transfer(
+        actor=tech_agent,
+        case=case,
+        department=billing,
+        reason="Not technical",
+        note="Unpaid bill?",
+        expected_version=1,
+    )
+    # when the outbox is delivered, and delivered again (a retry)
+    outbox.drain()
+    outbox.drain()
+    # then the Billing agent has one notice of the transfer, pointing at the case; the actor has none
+    notices = Notification.objects.filter(kind="case.transferred")
+    assert [(n.recipient, n.case_id, n.url) for n in notices.filter(recipient=other_agent)] == [
+        (other_agent, case.pk, f"/cases/{case.pk}/")
+    ]
+    assert not notices.filter(recipient=tech_agent).exists()
+    assert notices.filter(recipient=agent).count() == 1  # the originator
+
+
+# --- bulk ---------------------------------------------------------------------------------------------------
+
+
+def test_bulk_actions_need_a_supervisor(open_case, tech_agent, billing):
+    case = open_case()
+    with pytest.raises(NotAllowed):
+        services.case_bulk_transfer(
+            actor=tech_agent, cases=[(case, 1)], department=billing, reason="r", note="n"
+        )
+
+
+def test_a_bulk_transfer_moves_every_case(open_case, supervisor, billing, other_agent):
+    cases = [open_case(subject=f"case {i}") for i in range(3)]
+    moved = services.case_bulk_transfer(
+        actor=supervisor,
+        cases=[(c, c.version) for c in cases],
+        department=billing,
+        reason="Billing",
+        note="All yours",
+    )
+    assert {c.pk for c in moved} == {c.pk for c in cases}
+    assert set(Case.objects.values_list("department", flat=True)) == {billing.pk}
+    assert CaseEvent.objects.filter(kind="transferred").count() == 3
+    assert all(other_agent.pk in r for r in recipients_of("case.transferred"))
+
+
+def test_a_bulk_action_is_all_or_nothing(open_case, supervisor, tech_agent, billing):
+    first, second = open_case(), open_case()
+    services.case_add_note(actor=tech_agent, case=second, body="untouched version")
+    resolved = services.case_resolve(
+        actor=tech_agent, case=first, resolution_code="solved", resolution_summary="ok", expected_version=1
+    )
+    before = [snapshot(first), snapshot(second)]
+    # the second case is still open: closing both is refused, naming it, and the first stays resolved
+    with pytest.raises(ApplicationError, match=second.number):
+        services.case_bulk_close(actor=supervisor, cases=[(resolved, resolved.version), (second, 1)])
+    assert [snapshot(first), snapshot(second)] == before
+    # a stale version of any one case is a conflict for the whole batch
+    with pytest.raises(ConflictError):
+        services.case_bulk_assign(actor=supervisor, cases=[(resolved, 1), (second, 1)], assignee=None)
+    assert [snapshot(first), snapshot(second)] == before
