@@ -11,6 +11,7 @@ import time_machine
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.template.loader import render_to_string
 
 from relay.accounts.choices import Role
 from relay.activities.models import TimelineEntry
@@ -820,3 +821,13 @@ def test_a_bulk_action_is_all_or_nothing(open_case, supervisor, tech_agent, bill
     with pytest.raises(ConflictError):
         services.case_bulk_assign(actor=supervisor, cases=[(resolved, 1), (second, 1)], assignee=None)
     assert [snapshot(first), snapshot(second)] == before
+
+
+def test_a_case_event_renders_on_the_party_timeline_with_a_link_to_the_case(open_case, tech_agent):
+    case = open_case(subject="Cannot make calls <script>alert(1)</script>")
+    event = services.case_add_note(actor=tech_agent, case=case, body="Checked the line\nNo fault")
+    html = render_to_string(event.entry.template_name, {"entry": event.entry})
+    assert f'href="/cases/{case.pk}/"' in html and 'data-kind="case"' in html
+    assert "Internal note" in html and "Checked the line<br>No fault" in html
+    opened = render_to_string("activities/entries/case.html", {"entry": case.events.first().entry})
+    assert "<script>" not in opened and "&lt;script&gt;" in opened
