@@ -62,6 +62,10 @@ class DeliveryFailed(Exception):
     """A deliverer could not finish; the event is retried later."""
 
 
+class LeaseLost(Exception):
+    """Another worker took the event over (this worker's lease ran out): stop delivering it."""
+
+
 @dataclass
 class DrainResult:
     claimed: int = 0
@@ -217,11 +221,22 @@ def claim(*, limit: int) -> tuple[str, list[OutboxEvent]]:
 
 def _still_ours(event: OutboxEvent, token: str) -> bool:
     """Renew the lease before delivering; False when another worker took the event meanwhile."""
-    return bool(
-        OutboxEvent.objects.filter(pk=event.pk, claimed_by=token, dispatched_at__isnull=True).update(
-            available_at=clock.now() + lease()
-        )
+    renewed = OutboxEvent.objects.filter(pk=event.pk, claimed_by=token, dispatched_at__isnull=True).update(
+        available_at=clock.now() + lease()
     )
+    event._lease_renewed = time.monotonic()  # type: ignore[attr-defined]
+    return bool(renewed)
+
+
+def keep_lease(event: OutboxEvent) -> None:
+    """For deliverers with slow steps (one e-mail after another): extend the claim when a third of the
+    lease has passed since it was last renewed, so no other worker starts on the event meanwhile. Raises
+    LeaseLost when another worker has taken it over."""
+    last = getattr(event, "_lease_renewed", None)
+    if last is not None and time.monotonic() - last < lease().total_seconds() / 3:
+        return
+    if event.claimed_by and not _still_ours(event, event.claimed_by):
+        raise LeaseLost(f"outbox event {event.pk} was taken over by another worker")
 
 
 def deliver(event: OutboxEvent, token: str) -> bool:
@@ -231,6 +246,9 @@ def deliver(event: OutboxEvent, token: str) -> bool:
     try:
         for deliverer in list(_deliverers.values()):
             deliverer(event)
+    except LeaseLost:
+        logger.warning("Outbox event %s was taken over by another worker mid-delivery", event.pk)
+        return False
     except Exception as exc:
         retry_at = clock.now() + backoff(event.attempts)
         error = f"{type(exc).__name__}: {exc}"[:4000]

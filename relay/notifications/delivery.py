@@ -25,7 +25,7 @@ from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 
 from relay.accounts.models import User
-from relay.core.outbox import DeliveryFailed
+from relay.core.outbox import DeliveryFailed, keep_lease
 from relay.core.outbox_models import DeliveryChannel, OutboxDelivery, OutboxEvent
 from relay.notifications.models import Notification, NotificationPreference
 from relay.notifications.preferences import Channels, candidate_kinds, resolve
@@ -96,6 +96,7 @@ def _deliver_email(event: OutboxEvent, users: list[User]) -> None:
     for user in users:
         if user.pk in sent:
             continue
+        keep_lease(event)  # a slow mail server must not let another worker start on this event
         try:
             message(event, user).send()
         except Exception as exc:  # the others still get theirs; this one is retried with the event

@@ -11,7 +11,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-KIND = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.)?")
+_WORD = r"[a-z][a-z0-9_]*"
+EVENT_NAME = re.compile(rf"{_WORD}(\.{_WORD})+")  # case.transferred
+FAMILY = re.compile(rf"({_WORD}\.)+")  # case. or case.sla.
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,8 @@ DEFAULT = Channels()
 
 
 def is_valid_kind(kind: str) -> bool:
-    """`case.transferred`, `case.` or `case`: dotted lower-case words, optionally ending in a dot."""
-    return len(kind) <= 100 and bool(KIND.fullmatch(kind))
+    """An event name (`case.transferred`) or a family ending with a dot (`case.`, `case.sla.`)."""
+    return len(kind) <= 100 and bool(EVENT_NAME.fullmatch(kind) or FAMILY.fullmatch(kind))
 
 
 def candidate_kinds(kind: str) -> list[str]:

@@ -316,3 +316,17 @@ def test_the_periodic_re_drain_runs_every_minute(queue):
 
     for minute in (datetime(2026, 12, 1, 9, 17), datetime(2026, 12, 1, 23, 59)):
         assert "relay.outbox_redrain" in [task.name for task in queue.read_periodic(minute)]
+
+
+def test_the_admin_shows_the_outbox_read_only_and_can_retry_now(client, admin_user, agent, queue):
+    event = emit([agent])
+    OutboxEvent.objects.update(last_error="SMTPException: 421", available_at=clock.now() + timedelta(hours=1))
+    client.force_login(admin_user)
+    listing = client.get("/admin/core/outboxevent/?state=failing")
+    assert listing.status_code == 200 and "SMTPException: 421" in listing.content.decode()
+    assert client.get("/admin/core/outboxevent/add/").status_code == 403
+    response = client.post(
+        "/admin/core/outboxevent/", {"action": "retry_now", "_selected_action": [event.pk]}, follow=True
+    )
+    assert "1 event(s) will be delivered" in response.content.decode()
+    assert outbox.drain().dispatched == 1

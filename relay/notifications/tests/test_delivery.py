@@ -161,3 +161,24 @@ def test_delivery_queries_do_not_grow_with_recipients():
     many, sql, _ = count_queries(lambda: outbox.deliver(events[1], token))
     # e-mail: one insert per message sent (committed after each send, by design); the rest is flat
     assert many - 12 == few - 2, "\n".join(sql)
+
+
+class TakeoverBackend(EmailBackend):
+    """locmem; after the first message another worker takes the event over (its lease ran out)."""
+
+    def send_messages(self, messages):
+        sent = super().send_messages(messages)
+        OutboxEvent.objects.update(claimed_by="another-worker")
+        return sent
+
+
+def test_a_worker_that_lost_its_lease_stops_sending(settings, agent, supervisor, manager):
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.TakeoverBackend"}}
+    settings.RELAY_OUTBOX_LEASE_SECONDS = 0  # every e-mail re-checks the claim
+    event = emit([agent, supervisor, manager])
+    token, [claimed] = outbox.claim(limit=1)
+    assert outbox.deliver(claimed, token) is False
+    assert len(mail.outbox) == 1, "the other worker sends the rest, not both"
+    event.refresh_from_db()
+    assert event.dispatched_at is None and event.claimed_by == "another-worker" and event.last_error == ""
+    assert Notification.objects.count() == 3

@@ -23,9 +23,9 @@ def test_the_most_specific_preference_wins():
 
 
 def test_valid_kinds():
-    for kind in ("case.", "case.transferred", "case.sla.", "case"):
+    for kind in ("case.", "case.transferred", "case.sla.", "case.sla.breached", "case.sla_2."):
         assert is_valid_kind(kind), kind
-    for kind in ("", ".", "Case.", "case..x", "case transferred", "*", "case.*", "x" * 101):
+    for kind in ("", ".", "case", "Case.", "case..x", "case transferred", "*", "case.*", "x" * 101):
         assert not is_valid_kind(kind), kind
 
 
