@@ -75,3 +75,4 @@ class EventKind(models.TextChoices):
     FOLLOW_UP_OPENED = "follow_up_opened", "Follow-up opened"
     WATCHER_ADDED = "watcher_added", "Watcher added"
     WATCHER_REMOVED = "watcher_removed", "Watcher removed"
+    EDITED = "edited", "Edited"

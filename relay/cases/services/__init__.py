@@ -11,6 +11,7 @@ Import from here: `from relay.cases import services; services.case_transfer(...)
 
 from relay.cases.services._base import default_status, mentioned_users
 from relay.cases.services.bulk import case_bulk_assign, case_bulk_close, case_bulk_transfer
+from relay.cases.services.editing import EDITABLE_FIELDS, case_update
 from relay.cases.services.handling import (
     can_reopen,
     case_acknowledge,
@@ -30,6 +31,7 @@ from relay.cases.services.opening import CaseFromCall, case_log_from_call, case_
 from relay.cases.services.watchers import case_unwatch, case_watch
 
 __all__ = [
+    "EDITABLE_FIELDS",
     "MERGE_HANDLING",
     "CaseFromCall",
     "can_reopen",
@@ -51,6 +53,7 @@ __all__ = [
     "case_set_status",
     "case_transfer",
     "case_unwatch",
+    "case_update",
     "case_watch",
     "default_status",
     "mentioned_users",
