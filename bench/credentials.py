@@ -1,7 +1,9 @@
 #!/usr/bin/env python
-"""Prints an API token, a session cookie and the party count for bench/http.sh (user 'bench')."""
+"""Prints an API token, a session cookie and the party count for bench/http.sh (user 'bench'), and writes
+var/bench-pages.txt: 2,000 list-page paths deep in the list (cursors at random parties) for list_deep.lua."""
 
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 
 from relay.accounts.models import User  # noqa: E402
 from relay.accounts.services import api_token_create  # noqa: E402
+from relay.core.pagination import _encode  # noqa: E402
 from relay.customers.models import Party  # noqa: E402
 
 user, _ = User.objects.get_or_create(username="bench", defaults={"role": "agent", "first_name": "Bench"})
@@ -28,4 +31,8 @@ session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 last = Party.objects.order_by("-id").values_list("id", flat=True).first() or 1
+rng = random.Random(11)
+picks = Party.objects.filter(pk__in=[rng.randint(1, last) for _ in range(2000)]).values_list("name_key", "id")
+pages = [f"/parties/?cursor={_encode(key, pk)}" for key, pk in picks]
+Path(settings.VAR_DIR, "bench-pages.txt").write_text("\n".join(pages) + "\n")
 print(token, f"{settings.SESSION_COOKIE_NAME}={session.session_key}", last)

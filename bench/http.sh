@@ -15,5 +15,7 @@ read -r TOKEN COOKIE PARTIES < <($BIN/python bench/credentials.py)
 export TOKEN COOKIE PARTIES
 echo "== phone lookup (API), 16 connections, ${DURATION}s"
 wrk -t2 -c16 -d"${DURATION}s" --latency -s bench/lookup.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"
-echo "== party list page (UI), 16 connections, ${DURATION}s"
+echo "== party list page (UI, first pages: filters and sorts), 16 connections, ${DURATION}s"
 wrk -t2 -c16 -d"${DURATION}s" --latency -s bench/list.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"
+echo "== party list page (UI, random pages deep in the list), 16 connections, ${DURATION}s"
+wrk -t2 -c16 -d"${DURATION}s" --latency -s bench/list_deep.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"

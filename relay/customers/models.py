@@ -25,6 +25,9 @@ class Tag(TimeStampedModel):
         return self.name
 
 
+LIST_COLUMNS = ["primary_phone", "primary_email", "role_codes", "tag_names"]
+
+
 class PartyQuerySet(RestrictedQuerySet):
     pass
 
@@ -47,14 +50,27 @@ class Party(VersionedModel, ProvenanceModel):
     lifecycle_stage = models.CharField(max_length=12, choices=LifecycleStage.choices, blank=True)
     lifecycle_cycle = models.PositiveIntegerField(default=0)
     owner = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_parties"
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_parties",
+        db_index=False,  # party_owner_idx (owner, name_key, id) serves every lookup by owner
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="parties")
     # lower-cased names, e-mails, phone digits and public identifiers; trigram-indexed (docs/adr/0003)
     search_text = models.TextField(blank=True, editable=False)
+    # what a list line shows, derived by the services with search_text: a page of the list is one query
+    primary_phone = models.CharField(max_length=20, blank=True, editable=False, help_text="E.164")
+    primary_email = models.CharField(max_length=254, blank=True, editable=False)
+    role_codes = models.CharField(max_length=60, blank=True, editable=False, help_text="Comma-separated")
+    tag_names = models.TextField(blank=True, editable=False, help_text="Comma-separated")
 
     objects = PartyQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel], excluded_fields=["search_text", "name_key"])
+    history = HistoricalRecords(
+        bases=[AuditedHistoryModel],
+        excluded_fields=["search_text", "name_key", *LIST_COLUMNS],
+    )
 
     class Meta:
         verbose_name_plural = "parties"

@@ -9,8 +9,6 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-_DIGITS = re.compile(r"\d+")
-
 
 def normalize_phone(raw: str, region: str) -> str:
     """Return the E.164 form of a phone number typed in any common format.
@@ -51,13 +49,6 @@ def format_phone(e164: str) -> str:
         return e164
 
 
-def national_digits(e164: str) -> str:
-    try:
-        return str(phonenumbers.parse(e164, None).national_number)
-    except phonenumbers.NumberParseException:
-        return "".join(_DIGITS.findall(e164))
-
-
 def normalize_email(raw: str) -> str:
     """Lower-case, trimmed, IDNA-encoded domain. Raises ValueError when it is not an address."""
     value = (raw or "").strip()
@@ -85,12 +76,12 @@ def fold(text: str) -> str:
 def build_search_text(
     *, names: list[str], emails: list[str], phones: list[str], identifiers: list[str]
 ) -> str:
-    """The text the trigram index searches: names folded, e-mails, phone digits (E.164 and national)."""
+    """The text the trigram index searches: names folded, e-mails, phone digits and public identifiers.
+
+    A phone is stored once, as its E.164 digits: the national number is their tail, so a fragment of it
+    is found as well (a second copy would only make the trigram index larger and slower to build)."""
     parts: list[str] = [fold(n) for n in names if n]
     parts += [e.lower() for e in emails if e]
-    for phone in phones:
-        if phone:
-            parts.append(phone.lstrip("+"))
-            parts.append(national_digits(phone))
+    parts += [phone.lstrip("+") for phone in phones if phone]
     parts += [fold(i) for i in identifiers if i]
     return " | ".join(dict.fromkeys(p for p in parts if p))

@@ -121,31 +121,47 @@ def _provenance(actor: User | None, provenance: Provenance | None) -> dict[str, 
 # --- search text -------------------------------------------------------------------------------------
 
 
-def party_search_text(party: Party) -> str:
-    contacts = list(party.contact_points.exclude(kind=ContactKind.ADDRESS).values_list("kind", "normalized"))
-    identifiers = list(party.identifiers.filter(scheme__is_sensitive=False).values_list("value", flat=True))
-    return build_search_text(
-        names=[party.display_name, party.organisation_name if party.is_person() else ""],
-        emails=[v for k, v in contacts if k == ContactKind.EMAIL],
-        phones=[v for k, v in contacts if k == ContactKind.PHONE],
-        identifiers=identifiers,
+def party_derived_columns(party: Party) -> dict[str, Any]:
+    """The columns computed from the party and its contact data, roles, tags and identifiers: the search
+    text, and what a line of the list shows (the primary phone and e-mail, the roles, the tags)."""
+    contacts = list(
+        party.contact_points.exclude(kind=ContactKind.ADDRESS)
+        .order_by("-is_primary", "id")
+        .values_list("kind", "normalized")
     )
+    identifiers = list(party.identifiers.filter(scheme__is_sensitive=False).values_list("value", flat=True))
+    emails = [v for k, v in contacts if k == ContactKind.EMAIL]
+    phones = [v for k, v in contacts if k == ContactKind.PHONE]
+    roles = sorted(party.role_assignments.values_list("role", flat=True))
+    tags = sorted(party.tags.values_list("name", flat=True), key=str.lower)
+    return {
+        "search_text": build_search_text(
+            names=[party.display_name, party.organisation_name if party.is_person() else ""],
+            emails=emails,
+            phones=phones,
+            identifiers=identifiers,
+        ),
+        "primary_phone": phones[0] if phones else "",
+        "primary_email": emails[0] if emails else "",
+        "role_codes": ",".join(roles),
+        "tag_names": ",".join(tags),
+    }
 
 
 def _refresh_party(party: Party, *, touch: bool = True) -> None:
     """Recompute the derived columns after any change to the party or its contact data."""
     party.display_name = party.compute_display_name()
     party.name_key = fold(party.display_name)
-    search_text = party_search_text(party)
     updates: dict[str, Any] = {
         "display_name": party.display_name,
         "name_key": party.name_key,
-        "search_text": search_text,
+        **party_derived_columns(party),
     }
     if touch:
         updates["updated_at"] = clock.now()
     Party.objects.filter(pk=party.pk).update(**updates)
-    party.search_text = search_text
+    for name, value in updates.items():
+        setattr(party, name, value)
 
 
 # --- parties -------------------------------------------------------------------------------------------

@@ -65,9 +65,10 @@ def test_fold_ignores_case_accents_and_spacing():
     assert fold("Straße") == "strasse"
 
 
-def test_search_text_holds_names_emails_and_both_phone_forms():
+def test_search_text_holds_names_emails_and_phone_digits_whose_tail_is_the_national_number():
     text = build_search_text(
         names=["Zoë Smith"], emails=["zoe@example.com"], phones=["+14155550100"], identifiers=["A-1"]
     )
     for part in ("zoe smith", "zoe@example.com", "14155550100", "4155550100", "a-1"):
         assert part in text
+    assert text.count("4155550100") == 1

@@ -223,6 +223,26 @@ def test_deleting_the_primary_contact_promotes_the_next_one(agent):
     assert second.is_primary
 
 
+def test_the_list_columns_follow_every_change_of_contacts_roles_and_tags(agent):
+    party = make_party(agent)
+    party.refresh_from_db()
+    assert party.primary_phone == "+14155550100" and party.primary_email
+    email = party.contact_points.get(kind="email")
+    services.contact_point_delete(actor=agent, contact=email, expected_version=email.version)
+    services.party_update(
+        actor=agent,
+        party=party,
+        expected_version=Party.objects.get(pk=party.pk).version,
+        changes={},
+        roles=["partner", "customer"],
+        tags=["VIP", "fibre"],
+    )
+    party.refresh_from_db()
+    assert (party.primary_email, party.role_codes, party.tag_names) == ("", "customer,partner", "fibre,VIP")
+    row = selectors.party_list_rows(actor=agent, filters=selectors.PartyFilters()).items[0]
+    assert (row.primary_phone, row.role_codes, row.tag_names) == ("+14155550100", "customer,partner", "fibre,VIP")
+
+
 def test_relationships_link_people_to_organisations(agent):
     person = make_party(agent)
     org = services.party_create(actor=agent, data=PartyInput(kind="organisation", organisation_name="Acme"))
