@@ -22,6 +22,7 @@ from relay.cases.choices import (
     StatusCategory,
     Visibility,
 )
+from relay.cases.routing import DEPARTMENT_STRATEGIES, Assignment
 from relay.core import clock
 from relay.core.audit import AuditedHistoryModel
 from relay.core.choices import Channel
@@ -361,3 +362,90 @@ class CaseStatusSpan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.category} from {self.entered_at:%Y-%m-%d %H:%M}"
+
+
+# --- routing (docs/adr/0009-routing.md) ----------------------------------------------------------------
+
+
+class RoutingRule(VersionedModel):
+    """Where a new case goes: the first active rule (by `order`) whose conditions the case meets sends it
+    to `department`, optionally with a priority, and says who there gets it (`assignment`).
+
+    The conditions are lists held on the row itself (ids for categories, originators and originating
+    departments; values for the rest), so one history row is the whole rule as it was. Matching is pure:
+    relay/cases/routing.py.
+    """
+
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=0, help_text="Rules are tried from the lowest order up")
+    # conditions: an empty list does not constrain; within one list, any value matches
+    categories = models.JSONField(default=list, blank=True, help_text="Category ids (each with its subtree)")
+    channels = models.JSONField(default=list, blank=True)
+    keywords = models.JSONField(default=list, blank=True, help_text="Whole words or phrases")
+    tiers = models.JSONField(default=list, blank=True, help_text="Tier names (tags 'tier-<name>')")
+    tags = models.JSONField(default=list, blank=True)
+    regions = models.JSONField(default=list, blank=True, help_text="Address regions or country codes")
+    roles = models.JSONField(default=list, blank=True)
+    originators = models.JSONField(default=list, blank=True, help_text="User ids")
+    originating_departments = models.JSONField(default=list, blank=True, help_text="Department ids")
+    # actions
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="routing_rules"
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices, blank=True)
+    assignment = models.CharField(max_length=12, choices=Assignment.choices, default=Assignment.DEPARTMENT)
+
+    objects = RestrictedQuerySet.as_manager()
+    history = HistoricalRecords(bases=[AuditedHistoryModel])
+
+    class Meta:
+        ordering = ["order", "id"]
+        indexes = [models.Index(fields=["is_active", "order", "id"], name="routing_rule_order_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                name="routing_rule_unique_name",
+                violation_error_message="Another rule already has this name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DepartmentRouting(VersionedModel):
+    """A department's assignment setting, and its round-robin pointer.
+
+    `strategy` is used when a case reaches the department without a rule saying otherwise (chosen by the
+    agent with auto-assignment, the default queue, or a rule set to "the department's own setting").
+    `last_assigned` is the round-robin pointer: the row is locked (`select_for_update`) while the next
+    member is chosen, and the pointer is moved with a queryset update, which writes no history row.
+    """
+
+    department = models.OneToOneField(
+        "accounts.Department", primary_key=True, on_delete=models.CASCADE, related_name="routing"
+    )
+    strategy = models.CharField(
+        max_length=12,
+        choices=[(v, Assignment(v).label) for v in DEPARTMENT_STRATEGIES],
+        default=Assignment.MANUAL,
+    )
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+    history = HistoricalRecords(bases=[AuditedHistoryModel], excluded_fields=["last_assigned"])
+
+    class Meta:
+        verbose_name = "department routing"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(strategy__in=list(DEPARTMENT_STRATEGIES)), name="department_routing_strategy"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department_id}: {self.strategy}"

@@ -7,6 +7,8 @@
   timeline entries (and case rows) of an invisible case are invisible too.
 * Agents, supervisors, managers and admins work cases; auditors only read; bulk actions and merges
   need a supervisor or above.
+* Routing rules are read by all staff and edited (and tested) by managers and admins
+  (`cases.manage_routing`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from relay.cases.models import Case, CaseCategory, CaseWatcher
 WORK_CASES = "work_cases"
 LEAD_CASES = "lead_cases"
 CONFIGURE_CASES = "configure_cases"
+MANAGE_ROUTING = "manage_routing"
 
 _WORKER_ROLES: frozenset[str] = frozenset({Role.AGENT, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
 _LEAD_ROLES: frozenset[str] = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
@@ -38,7 +41,10 @@ _CASE_CAPABILITIES: dict[str, frozenset[str]] = {
     WORK_CASES: _WORKER_ROLES,
     LEAD_CASES: _LEAD_ROLES,
     CONFIGURE_CASES: frozenset({Role.ADMIN}),
+    MANAGE_ROUTING: frozenset({Role.MANAGER, Role.ADMIN}),
 }
+# who automatic assignment may pick (an auditor in a department works no cases)
+WORKER_ROLES = _WORKER_ROLES
 
 
 def has_case_capability(user: Any, capability: str) -> bool:
@@ -142,6 +148,7 @@ def _case_cap(capability: str) -> rules.Predicate:
 can_work_cases = _case_cap(WORK_CASES)
 can_lead_cases = _case_cap(LEAD_CASES)
 can_configure_cases = _case_cap(CONFIGURE_CASES)
+can_manage_routing = _case_cap(MANAGE_ROUTING)
 
 rules.add_perm("cases.view_case", can_see_case)
 rules.add_perm("cases.add_case", can_work_cases)
@@ -159,6 +166,14 @@ for _model in ("casecategory", "casestatus"):
     rules.add_perm(f"cases.delete_{_model}", can_configure_cases)
 for _model in ("caseevent", "casewatcher", "caselink", "casestatusspan"):
     rules.add_perm(f"cases.view_{_model}", is_staff_member)
+# routing (docs/adr/0009-routing.md): every staff member may read the rules (a case's history names the
+# rule that routed it); managers and admins edit them, set departments' assignment and test samples
+rules.add_perm("cases.manage_routing", can_manage_routing)
+for _model in ("routingrule", "departmentrouting"):
+    rules.add_perm(f"cases.view_{_model}", is_staff_member)
+    rules.add_perm(f"cases.add_{_model}", can_manage_routing)
+    rules.add_perm(f"cases.change_{_model}", can_manage_routing)
+    rules.add_perm(f"cases.delete_{_model}", can_manage_routing)
 
 
 # --- row scopes ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from relay.activities.services import InteractionInput, interaction_log
 from relay.cases import events, recipients
 from relay.cases.choices import EventKind, LinkKind, Priority, StatusCategory
 from relay.cases.models import Case, CaseCategory, CaseLink, CaseNumber, CaseStatusSpan, format_case_number
+from relay.cases.services import routing
 from relay.cases.services._base import (
     _add_watcher,
     _check_member,
@@ -36,15 +37,6 @@ from relay.customers.selectors import party_lookup_by_phone
 from relay.customers.services import ContactInput, PartyInput, party_create
 
 
-def _default_department(actor: User, originator: User | None) -> Department | None:
-    for user in (originator, actor):
-        if user is not None:
-            department = user.departments.filter(is_active=True).order_by("name").first()
-            if department is not None:
-                return department
-    return None
-
-
 def _open(
     *,
     actor: User,
@@ -61,6 +53,7 @@ def _open(
     watchers: Iterable[User | Department],
     data: dict[str, Any] | None = None,
     notify: bool = True,
+    auto_assign: bool = False,
 ) -> Case:
     _require(actor, "cases.add_case")
     errors: dict[str, list[str]] = {}
@@ -75,9 +68,24 @@ def _open(
         errors["channel"] = [f"Choose one of: {', '.join(Channel.values)}."]
     if category is not None and not category.is_active:
         errors["category"] = ["This category is no longer in use."]
-    routed_by = "chosen"
-    if department is None:
-        department, routed_by = _default_department(actor, originator), "the originator's department"
+    originator = originator or actor
+    if originating_department is None:
+        own = list(originator.departments.all()[:2])
+        originating_department = own[0] if len(own) == 1 else None
+    # routing (docs/adr/0009-routing.md): an explicit department wins, else the first matching rule, else
+    # the default queue (the originator's, or the actor's, department)
+    decision = routing.route(
+        actor=actor,
+        party=party,
+        subject=subject,
+        body=description,
+        category=category,
+        channel=channel,
+        originator=originator,
+        originating_department=originating_department,
+        department=department,
+    )
+    department = decision.department
     if department is None:
         errors["department"] = ["Choose the department that handles the case."]
     elif not department.is_active:
@@ -87,10 +95,13 @@ def _open(
     assert department is not None
     if assignee is not None:
         _check_member(assignee, department, "assignee")
-    originator = originator or actor
-    if originating_department is None:
-        own = list(originator.departments.all()[:2])
-        originating_department = own[0] if len(own) == 1 else None
+    else:
+        assignee = routing.assign(decision, auto_assign=auto_assign).assignee
+    if decision.priority:
+        priority = decision.priority
+    routed_by = {"chosen": "chosen", "default": "the originator's department"}.get(
+        decision.routed_by, f"rule '{decision.rule.name if decision.rule else ''}'"
+    )
 
     now = clock.now()
     case = Case(
@@ -131,6 +142,18 @@ def _open(
         to_assignee=assignee,
         data={"routed_by": routed_by, **(data or {})},
     )
+    if decision.lines:
+        text = decision.text
+        events.record(
+            case=case,
+            kind=EventKind.ROUTED,
+            actor=actor,
+            at=now,
+            headline=text[:1].upper() + text[1:],
+            to_department=department,
+            to_assignee=assignee,
+            data=decision.data(),
+        )
     if notify:
         events.notify(event=event, case=case, recipients=recipients.audience(case))
     return case
@@ -151,9 +174,12 @@ def case_open(
     department: Department | None = None,
     assignee: User | None = None,
     watchers: Iterable[User | Department] = (),
+    auto_assign: bool = False,
 ) -> Case:
-    """Open a case on a party's file. Without a department it goes to the originator's (or the actor's)
-    department; the handler (assignee, or the department), watchers and originator are told."""
+    """Open a case on a party's file. Without a department the routing rules decide (docs/adr/0009), else
+    it goes to the originator's (or the actor's) department; with `auto_assign` a chosen department hands
+    it out by its own strategy. The handler (assignee, or the department), watchers and originator are
+    told."""
     return _open(
         actor=actor,
         party=party,
@@ -167,6 +193,7 @@ def case_open(
         department=department,
         assignee=assignee,
         watchers=watchers,
+        auto_assign=auto_assign,
     )
 
 
@@ -194,6 +221,7 @@ def case_log_from_call(
     originator: User | None = None,
     originating_department: Department | None = None,
     watchers: Iterable[User | Department] = (),
+    auto_assign: bool = False,
 ) -> CaseFromCall:
     """One screen, one transaction: find the caller by number (or create them from `new_caller`, with
     the number as their phone), log the call, open the case and link the call to it."""
@@ -232,6 +260,7 @@ def case_log_from_call(
         assignee=None,
         watchers=watchers,
         data={"call_entry_id": entry.pk, "party_created": party_created},
+        auto_assign=auto_assign,
     )
     _link_interaction(actor=actor, case=case, entry=entry, notify=False)
     return CaseFromCall(case=case, party=party, call=entry, party_created=party_created)
