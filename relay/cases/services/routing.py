@@ -506,7 +506,7 @@ def assign(decision: RoutingDecision, *, auto_assign: bool, commit: bool = True)
         setting = _lock_setting(department)  # decisions in one department are taken one at a time
     decision.strategy = strategy
     if strategy == Assignment.MANUAL:
-        if decision.routed_by == "chosen" or decision.lines:
+        if decision.routed_by == "chosen":  # auto-assignment was asked for: say why nobody got it
             decision.lines.append(f"left in the {department.name} queue (manual assignment)")
         return decision
     phrase = STRATEGY_PHRASES[strategy]
