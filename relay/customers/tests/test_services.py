@@ -240,7 +240,11 @@ def test_the_list_columns_follow_every_change_of_contacts_roles_and_tags(agent):
     party.refresh_from_db()
     assert (party.primary_email, party.role_codes, party.tag_names) == ("", "customer,partner", "fibre,VIP")
     row = selectors.party_list_rows(actor=agent, filters=selectors.PartyFilters()).items[0]
-    assert (row.primary_phone, row.role_codes, row.tag_names) == ("+14155550100", "customer,partner", "fibre,VIP")
+    assert (row.primary_phone, row.role_codes, row.tag_names) == (
+        "+14155550100",
+        "customer,partner",
+        "fibre,VIP",
+    )
 
 
 def test_relationships_link_people_to_organisations(agent):
