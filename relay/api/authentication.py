@@ -24,11 +24,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token.") from exc
-        token = (
-            ApiToken.objects.select_related("user")
-            .filter(digest=ApiToken.hash(raw), revoked_at__isnull=True)
-            .first()
-        )
+        try:  # the digest is unique: one index probe, no ordering
+            token = ApiToken.objects.select_related("user").get(
+                digest=ApiToken.hash(raw), revoked_at__isnull=True
+            )
+        except ApiToken.DoesNotExist:
+            token = None
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         now = timezone.now()
