@@ -109,3 +109,17 @@ def test_known_kinds_come_from_the_actors_notifications(agent, supervisor):
     NotificationFactory(recipient=agent, kind="case.transferred")
     NotificationFactory(recipient=supervisor, kind="case.escalated")
     assert selectors.known_kinds(actor=agent) == ["case.assigned", "case.transferred"]
+
+
+def test_every_inbox_model_has_its_own_row_scope():
+    """Guard: without a registered scope a model falls back to "all staff read everything"."""
+    from django.apps import apps
+
+    from relay.accounts import permissions
+    from relay.core.models import RestrictedQuerySet
+
+    for model in apps.get_app_config("notifications").get_models():
+        if model.__name__.startswith("Historical"):
+            continue
+        assert isinstance(model._default_manager.all(), RestrictedQuerySet), model
+        assert model._meta.label_lower in permissions._scopes, model
