@@ -183,6 +183,40 @@ RELAY_ATTACHMENT_TYPES = [
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# --- E-mail --------------------------------------------------------------------------------------------
+# RELAY_SMTP_URL=smtp://user:password@host:587 (smtps:// for implicit TLS; ?starttls=1 for STARTTLS).
+# Without it, mail is written to files in var/mail (development and the demo): nothing is lost and no
+# delivery waits for a mail server that is not there.
+DEFAULT_FROM_EMAIL = os.environ.get("RELAY_FROM_EMAIL", "Relay <relay@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+RELAY_BASE_URL = os.environ.get("RELAY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+_smtp_url = os.environ.get("RELAY_SMTP_URL", "")
+if _smtp_url:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    _smtp = urlsplit(_smtp_url)
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _smtp.hostname or "localhost",
+                "port": _smtp.port or (465 if _smtp.scheme == "smtps" else 25),
+                "username": unquote(_smtp.username or ""),
+                "password": unquote(_smtp.password or ""),
+                "use_ssl": _smtp.scheme == "smtps",
+                "use_tls": parse_qs(_smtp.query).get("starttls", ["0"])[0] in {"1", "true"},
+                "timeout": 20,
+            },
+        }
+    }
+else:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
+        }
+    }
+
 # --- Background work -----------------------------------------------------------------------------------
 # Business code uses django.tasks only; the engine is Huey. Embedded (SQLite file, consumer started by
 # `relay serve`) unless RELAY_TASKS names a Redis URL.
@@ -224,6 +258,7 @@ SPECTACULAR_SETTINGS = {
         "LifecycleStageEnum": "relay.customers.choices.LifecycleStage",
         "ChannelEnum": "relay.core.choices.Channel",
         "EntryKindEnum": "relay.activities.choices.EntryKind",
+        "StatusCategoryEnum": "relay.cases.choices.StatusCategory",
     },
 }
 
