@@ -12,7 +12,9 @@ from django.db.models import Count, IntegerField, QuerySet, Value, When
 
 from relay.accounts.models import Department, User
 from relay.cases.choices import CATEGORY_ORDER, OPEN_CATEGORIES, Priority, StatusCategory
-from relay.cases.models import Case, CaseEvent
+from relay.cases.models import Case, CaseEvent, CaseLink, CaseWatcher
+from relay.cases.permissions import sees_all_cases
+from relay.cases.services import can_reopen
 from relay.core import clock
 from relay.core.exceptions import ApplicationError
 from relay.core.pagination import Ordering, Page, paginate
@@ -25,7 +27,21 @@ QUEUE_ORDERINGS: dict[str, Ordering] = {
     "activity": Ordering("last_activity_at"),
     "-updated": Ordering("updated_at", descending=True),
     "updated": Ordering("updated_at"),
+    "-priority": Ordering("priority_rank", descending=True),
+    "priority": Ordering("priority_rank"),
 }
+# the priority as a number, so "urgent first" sorts (and pages) in the right order
+PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+def _priority_rank() -> models.Case:
+    return models.Case(
+        *(When(priority=value, then=Value(rank)) for value, rank in PRIORITY_RANK.items()),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+
+
 DEFAULT_QUEUE_ORDERING = "-opened"
 
 
@@ -103,6 +119,8 @@ def department_queue(
         qs = qs.filter(assignee=f.assignee)
     if f.unassigned:
         qs = qs.filter(assignee__isnull=True)
+    if QUEUE_ORDERINGS[ordering].field == "priority_rank":
+        qs = qs.annotate(priority_rank=_priority_rank())
     return paginate(qs, ordering=QUEUE_ORDERINGS[ordering], cursor=cursor, size=size)
 
 
@@ -161,3 +179,161 @@ def reopen_candidates(*, actor: User, party: Party) -> list[Case]:
         key=lambda c: (c.closed_at or c.resolved_at or c.opened_at, c.pk),
         reverse=True,
     )
+
+
+# --- the agent console ------------------------------------------------------------------------------------
+
+
+def my_case_counts(*, actor: User) -> dict[str, int]:
+    """The actor's open cases by status category (the open categories, zeros included): one GROUP BY."""
+    rows = (
+        Case.objects.restrict(actor, "view")
+        .filter(assignee=actor, status_category__in=OPEN_CATEGORIES)
+        .order_by()
+        .values("status_category")
+        .annotate(n=Count("id"))
+    )
+    counts = {category: 0 for category in CATEGORY_ORDER if category in OPEN_CATEGORIES}
+    counts.update({row["status_category"]: row["n"] for row in rows})
+    return counts
+
+
+@dataclass
+class QueueChoice:
+    department: Department
+    open_cases: int
+    own: bool  # a member or the supervisor
+
+
+def queue_departments(*, actor: User) -> list[QueueChoice]:
+    """The queues the department picker offers: the actor's own departments (member or supervisor; every
+    department for managers and admins) with their open cases, then the other active departments."""
+    departments = list(Department.objects.restrict(actor, "view").filter(is_active=True).order_by("name"))
+    if sees_all_cases(actor):
+        own_ids = {d.pk for d in departments}
+    else:
+        own_ids = set(actor.departments.values_list("pk", flat=True)) | set(
+            actor.supervised_departments.values_list("pk", flat=True)
+        )
+    rows = (
+        Case.objects.restrict(actor, "view")
+        .filter(department_id__in=own_ids, status_category__in=OPEN_CATEGORIES)
+        .order_by()
+        .values("department_id")
+        .annotate(n=Count("id"))
+    )
+    open_counts = {row["department_id"]: row["n"] for row in rows}
+    choices = [QueueChoice(d, open_counts.get(d.pk, 0), d.pk in own_ids) for d in departments]
+    return sorted(choices, key=lambda c: (not c.own, c.department.name))
+
+
+def department_get(*, actor: User, slug: str) -> Department:
+    """An active department by slug (Department.DoesNotExist, a 404, otherwise)."""
+    return Department.objects.restrict(actor, "view").get(slug=slug, is_active=True)
+
+
+def department_members(*, department: Department) -> list[User]:
+    """The people a case of the department can be given to: its active members, by name."""
+    return list(department.members.filter(is_active=True).order_by("first_name", "last_name", "username"))
+
+
+def case_watchers(*, actor: User, case: Case) -> list[CaseWatcher]:
+    return list(
+        CaseWatcher.objects.restrict(actor, "view").filter(case=case).select_related("user", "department")
+    )
+
+
+def case_links(*, actor: User, case: Case) -> list[CaseLink]:
+    """The case's links both ways (follow-ups, duplicates), to cases the actor may see."""
+    visible = Case.objects.restrict(actor, "view").values("pk")
+    return list(
+        CaseLink.objects.restrict(actor, "view")
+        .filter(models.Q(case=case, related__in=visible) | models.Q(related=case, case__in=visible))
+        .select_related("case", "related")
+        .order_by("created_at", "id")
+    )
+
+
+@dataclass
+class CaseActions:
+    """What the actor may do to the case now: the buttons of the case page (the services decide)."""
+
+    assign: bool = False
+    take: bool = False
+    acknowledge: bool = False
+    transfer: bool = False
+    note: bool = False
+    request_update: bool = False
+    set_status: bool = False
+    resolve: bool = False
+    close: bool = False
+    reopen: bool = False
+    follow_up: bool = False
+    watch: bool = False
+    unwatch: bool = False
+    merge: bool = False
+
+    @property
+    def any(self) -> bool:
+        return any(getattr(self, name) for name in self.__dataclass_fields__)
+
+
+def case_actions(*, actor: User, case: Case, watchers: list[CaseWatcher], merge_targets: int) -> CaseActions:
+    """The actions open to the actor on a case they can see (`case_get`), from their role and the case's
+    state; `watchers` and `merge_targets` are what the page already loaded."""
+    works = actor.has_perm("cases.change_case")
+    live = case.merged_into_id is None
+    is_open = live and case.is_open()
+    watching = any(w.user_id == actor.pk for w in watchers)
+    member = actor.departments.filter(pk=case.department_id).exists() if is_open else False
+    return CaseActions(
+        assign=works and is_open,
+        take=works and is_open and member and case.assignee_id != actor.pk,
+        acknowledge=works and is_open and case.acknowledged_at is None,
+        transfer=works and is_open,
+        note=works and live,
+        request_update=works and is_open,
+        set_status=works and is_open,
+        resolve=works and is_open,
+        close=works and live and case.is_resolved(),
+        reopen=works and live and not is_open and can_reopen(case),
+        follow_up=actor.has_perm("cases.add_case") and not is_open and not (live and can_reopen(case)),
+        watch=works and not watching,
+        unwatch=works and watching,
+        merge=actor.has_perm("cases.merge_case") and is_open and merge_targets > 0,
+    )
+
+
+def merge_targets(*, case: Case, party_cases: list[Case]) -> list[Case]:
+    """The cases a duplicate can be merged into, out of its party's cases (`party_cases`): the others that
+    are neither closed nor merged."""
+    return [c for c in party_cases if c.pk != case.pk and c.merged_into_id is None and not c.is_closed()]
+
+
+def cases_by_ids(*, actor: User, ids: list[int]) -> list[Case]:
+    """The visible cases among `ids` (the ticked rows of a bulk action), by id."""
+    return list(case_queryset(actor=actor).filter(pk__in=ids).order_by("pk"))
+
+
+@dataclass
+class PartyCaseRow:
+    case: Case
+    reopenable: bool  # resolved, or closed within the reopen window: reopen it
+    follow_up: bool  # closed longer ago: open a new case linked to it
+
+
+def party_case_panel(*, actor: User, party: Party) -> list[PartyCaseRow]:
+    """The cases panel of the 360 page: every case of the party the actor may see, open ones first, each
+    with what the agent can do when the customer comes back about it."""
+    now = clock.now()
+    rows = []
+    for case in party_cases(actor=actor, party=party):
+        reopenable = not case.is_open() and can_reopen(case, at=now)
+        rows.append(
+            PartyCaseRow(
+                case=case,
+                reopenable=reopenable,
+                follow_up=case.is_closed() and not reopenable,
+            )
+        )
+    return rows

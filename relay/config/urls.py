@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("relay.customers.urls")),
     path("", include("relay.activities.urls")),
     path("", include("relay.notifications.urls")),
+    path("cases/", include("relay.cases.urls")),
     path("api/v1/", include("relay.api.urls")),
     path("admin/", admin.site.urls),
 ]

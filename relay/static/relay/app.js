@@ -128,6 +128,56 @@
     if (panel) panel.setAttribute("aria-labelledby", tab.id);
   });
 
+  // --- cases: the action dialog, the bulk bar, the queue picker ------------------------------------------
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const target = event.detail.target;
+    if (!target || target.id !== "case-dialog-content") return;
+    // the first field with an error, else the first field: the keyboard starts where the work is
+    const field = target.querySelector(".is-invalid") ||
+      target.querySelector(".modal-body input:not([type=hidden]), .modal-body select, .modal-body textarea") ||
+      target.querySelector("#action-submit");
+    if (field) field.focus();
+  });
+  document.addEventListener("hidden.bs.modal", function (event) {
+    const content = event.target.querySelector("#case-dialog-content");
+    if (content) content.innerHTML = '<div class="modal-body text-body-secondary" role="status">Loading…</div>';
+  });
+  document.addEventListener("click", function (event) {
+    const cancel = event.target.closest && event.target.closest("[data-dialog-cancel]");
+    const modal = cancel && cancel.closest(".modal.show");
+    if (modal && window.bootstrap) {
+      event.preventDefault();
+      window.bootstrap.Modal.getOrCreateInstance(modal).hide();
+    }
+  });
+
+  function bulkState() {
+    const form = document.querySelector("[data-bulk-form]");
+    if (!form) return;
+    const boxes = Array.from(document.querySelectorAll("input[name=case][form=bulk-form]"));
+    const chosen = boxes.filter(function (b) { return b.checked; }).length;
+    const count = form.querySelector("[data-bulk-count]");
+    if (count) count.textContent = chosen ? "(" + chosen + " chosen)" : "(tick the cases below)";
+    const all = document.querySelector("[data-select-all]");
+    if (all) {
+      all.checked = boxes.length > 0 && chosen === boxes.length;
+      all.indeterminate = chosen > 0 && chosen < boxes.length;
+    }
+    const action = form.querySelector("select[name=action]");
+    const value = action ? action.value : "";
+    form.querySelectorAll("[data-bulk-for]").forEach(function (el) {
+      el.hidden = value !== "" && el.getAttribute("data-bulk-for").split(" ").indexOf(value) < 0;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    const el = event.target;
+    if (el.matches && el.matches("[data-select-all]")) {
+      document.querySelectorAll("input[name=case][form=bulk-form]").forEach(function (b) { b.checked = el.checked; });
+    }
+    if (el.matches && (el.matches("[data-select-all], input[name=case][form=bulk-form]") || el.closest("[data-bulk-form]"))) bulkState();
+  });
+  document.addEventListener("DOMContentLoaded", bulkState);
+
   // --- HTMX errors: say what happened instead of doing nothing ------------------------------------------
   function showError(text) {
     const toast = document.getElementById("request-error");
