@@ -49,6 +49,7 @@ typecheck: setup-dev
 	$(BIN)/mypy relay
 
 test-sqlite: setup-dev
+	@echo "== pytest on SQLite"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: setup-dev
@@ -60,9 +61,8 @@ test-postgres: setup-dev
 test: lint typecheck
 	$(BIN)/relay check --fail-level WARNING
 	$(BIN)/relay makemigrations --check --dry-run
-	@echo "== pytest on SQLite"
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+	@echo "== pytest on SQLite and on PostgreSQL, side by side (each run is one process: one core each)"
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 bench: setup-dev
 	$(BIN)/python bench/run.py

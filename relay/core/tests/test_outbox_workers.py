@@ -27,7 +27,9 @@ from django.db import connection
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[3]
-REDIS_DB = 9  # a spare database of the local Redis, flushed before and after
+# a spare database of the local Redis, flushed before and after; one per test database, so that the
+# SQLite and PostgreSQL runs of `make test` can run side by side
+REDIS_DB = 10 if os.environ.get("DATABASE_URL", "").startswith("postgres") else 9
 EVENTS = 200
 RECIPIENTS = 2  # per event, besides the actor (who is never told)
 
