@@ -129,14 +129,20 @@
   });
 
   // --- cases: the action dialog, the bulk bar, the queue picker ------------------------------------------
+  function focusDialog(content) {
+    // the first field with an error, else the first field: the keyboard starts where the work is
+    const field = content.querySelector(".is-invalid") ||
+      content.querySelector(".modal-body input:not([type=hidden]), .modal-body select, .modal-body textarea") ||
+      content.querySelector("#action-submit");
+    if (field) field.focus();
+  }
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;
-    if (!target || target.id !== "case-dialog-content") return;
-    // the first field with an error, else the first field: the keyboard starts where the work is
-    const field = target.querySelector(".is-invalid") ||
-      target.querySelector(".modal-body input:not([type=hidden]), .modal-body select, .modal-body textarea") ||
-      target.querySelector("#action-submit");
-    if (field) field.focus();
+    if (target && target.id === "case-dialog-content") focusDialog(target);
+  });
+  document.addEventListener("shown.bs.modal", function (event) {
+    const content = event.target.querySelector("#case-dialog-content");
+    if (content) focusDialog(content);  // the content came before the modal finished opening
   });
   document.addEventListener("hidden.bs.modal", function (event) {
     const content = event.target.querySelector("#case-dialog-content");
