@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("relay.activities.urls")),
     path("", include("relay.notifications.urls")),
     path("cases/", include("relay.cases.urls")),
+    path("routing/", include("relay.cases.routing_urls")),
     path("api/v1/", include("relay.api.urls")),
     path("admin/", admin.site.urls),
 ]
