@@ -16,6 +16,8 @@ from relay.accounts.choices import Role
 from relay.accounts.models import Department, User
 from relay.activities import services as timeline
 from relay.activities.services import InteractionInput
+from relay.cases import services as cases
+from relay.cases.models import CaseCategory, CaseStatus
 from relay.core import clock
 from relay.core.audit import Origin, origin
 from relay.customers import services as customers
@@ -369,6 +371,220 @@ def load_demo(*, parties: int = 500, progress: Callable[[int], None] | None = No
                 ),
             )
             interactions += log_history(citizen, CITIZEN_CALLS, 2)
+        load_demo_cases(staff=staff, departments=depts, john=john, customers=made[1:8])
     return DemoResult(
         users=users, parties=Party.objects.count(), interactions=interactions, sample_phone="(415) 555-0100"
     )
+
+
+# --- cases: the agent console is not empty ---------------------------------------------------------------
+
+CASE_CATEGORIES = [
+    ("Network", "network", None, False),
+    ("No service", "no-service", "network", False),
+    ("Billing", "billing-questions", None, False),
+    ("Water and streets", "water-and-streets", None, False),
+    ("Fraud", "fraud", None, True),
+]
+
+
+def _case_categories() -> dict[str, CaseCategory]:
+    found: dict[str, CaseCategory] = {}
+    for name, slug, parent, confidential in CASE_CATEGORIES:
+        found[slug], _created = CaseCategory.objects.get_or_create(
+            slug=slug,
+            defaults={"name": name, "parent": found.get(parent or ""), "is_confidential": confidential},
+        )
+    return found
+
+
+def load_demo_cases(
+    *, staff: dict[str, User], departments: dict[str, Department], john: Party, customers: list[Party]
+) -> int:
+    """A handful of cases through the services, at every stage: the telecom story of the README in
+    progress (care → technical support → billing), queue work in each department, resolved and closed
+    cases to reopen, and the public office's water cases. Returns how many were opened."""
+    care, tech, billing = staff["care.agent"], staff["tech.agent"], staff["billing.agent"]
+    office, water, water_lead = staff["office.agent"], staff["water.agent"], staff["water.lead"]
+    expert = User.objects.get(username="water.expert")
+    dept = departments
+    category = _case_categories()
+    opened = 0
+
+    # the telecom story: John cannot make calls; care logs it, technical support hands it to billing
+    story = cases.case_log_from_call(
+        actor=care,
+        phone="+1 415 555 0100",
+        party=john,
+        subject="Cannot make calls",
+        description="Since this morning every outgoing call fails with a busy tone.",
+        call=InteractionInput(
+            channel="phone",
+            direction="inbound",
+            subject="Cannot make calls",
+            body="No outgoing calls since this morning; incoming calls work.",
+            duration_seconds=260,
+        ),
+        category=category["no-service"],
+        priority="high",
+        department=dept["Customer Care"],  # logged by care, whatever the routing rules say
+    ).case
+    story = cases.case_transfer(
+        actor=care,
+        case=story,
+        department=dept["Technical Support"],
+        reason="Looks like a network fault",
+        note="Line test from care showed no fault on the handset.",
+        expected_version=story.version,
+    )
+    story = cases.case_assign(actor=tech, case=story, assignee=tech, expected_version=story.version)
+    cases.case_add_note(
+        actor=tech, case=story, body="Network and line are fine: the problem is not technical."
+    )
+    story = cases.case_transfer(
+        actor=tech,
+        case=story,
+        department=dept["Billing"],
+        reason="Not technical",
+        note="Outgoing calls are barred on the account; please check the bill.",
+        expected_version=story.version,
+    )
+    story = cases.case_assign(actor=billing, case=story, assignee=billing, expected_version=story.version)
+    cases.case_add_note(
+        actor=billing, case=story, body="The November bill is unpaid and the line is frozen. @care.agent FYI."
+    )
+    opened += 1
+
+    # queue work in each department
+    first, second, third, fourth, fifth, sixth, seventh = (customers + [john] * 7)[:7]
+    cases.case_open(
+        actor=care,
+        party=first,
+        subject="Copy of last month's invoice",
+        description="Needs it for the tax return.",
+        category=category["billing-questions"],
+        channel="email",
+        department=dept["Billing"],
+    )
+    roaming = cases.case_open(
+        actor=care,
+        party=second,
+        subject="Roaming not working abroad",
+        description="In Portugal since Monday: no network at all.",
+        category=category["network"],
+        priority="high",
+        channel="phone",
+        department=dept["Technical Support"],
+        assignee=tech,
+    )
+    cases.case_set_status(
+        actor=tech,
+        case=roaming,
+        status=CaseStatus.objects.get(category="waiting_third_party", is_default=True),
+        note="Asked the partner network to check the registration.",
+        expected_version=roaming.version,
+    )
+    cases.case_open(
+        actor=care,
+        party=third,
+        subject="Dropped calls every evening",
+        description="Calls drop after a minute or two between 7 and 10 pm.",
+        category=category["network"],
+        priority="urgent",
+        channel="letter",
+        department=dept["Technical Support"],
+    )
+    fibre = cases.case_open(
+        actor=staff["sales.agent"],
+        party=fourth,
+        subject="Upgrade to fibre",
+        priority="low",
+        channel="web",
+        department=dept["Sales"],
+        assignee=staff["sales.agent"],
+    )
+    fibre = cases.case_resolve(
+        actor=staff["sales.agent"],
+        case=fibre,
+        resolution_code="solved",
+        resolution_summary="Fibre ordered; installation booked.",
+        expected_version=fibre.version,
+    )
+    cases.case_close(actor=staff["sales.agent"], case=fibre, expected_version=fibre.version)
+    debit = cases.case_open(
+        actor=care,
+        party=fifth,
+        subject="Wrong direct debit amount",
+        category=category["billing-questions"],
+        department=dept["Billing"],
+        assignee=billing,
+    )
+    cases.case_resolve(
+        actor=billing,
+        case=debit,
+        resolution_code="solved",
+        resolution_summary="Refunded the difference; the mandate is corrected.",
+        expected_version=debit.version,
+    )
+    moving = cases.case_open(
+        actor=care,
+        party=sixth,
+        subject="Moving house: transfer the line",
+        channel="web",
+        department=dept["Customer Care"],
+        assignee=care,
+    )
+    cases.case_acknowledge(actor=care, case=moving, expected_version=moving.version)
+    cases.case_open(
+        actor=care,
+        party=seventh,
+        subject="Suspected SIM swap",
+        description="The customer received a new SIM he did not order.",
+        category=category["fraud"],
+        priority="urgent",
+        department=dept["Customer Care"],
+        watchers=[staff["care.lead"]],
+    )
+    opened += 7
+
+    # the public office: citizens call the official's office; Water handles it
+    citizens = list(Party.objects.filter(entered_by=office).order_by("id")[:3])
+    subjects = [
+        ("Water leak in the street", "Water running down the street since yesterday.", "Water"),
+        ("Low water pressure", "Very low pressure on the upper floors.", "Water"),
+        ("Request for a meeting", "Asks to meet the official about the new park.", "Official's Office"),
+    ]
+    for citizen, (subject, description, handler) in zip(citizens, subjects, strict=False):
+        phone = citizen.contact_points.filter(kind="phone").values_list("normalized", flat=True).first() or ""
+        case = cases.case_log_from_call(
+            actor=office,
+            phone=phone,
+            party=citizen,
+            subject=subject,
+            description=description,
+            category=category["water-and-streets"] if handler == "Water" else None,
+            department=dept[handler],
+            watchers=[dept["Official's Office"]] if handler == "Water" else [],
+        ).case
+        opened += 1
+        if subject == "Water leak in the street":
+            case = cases.case_acknowledge(actor=water, case=case, expected_version=case.version)
+            case = cases.case_transfer(
+                actor=water,
+                case=case,
+                assignee=expert,
+                reason="Needs the mains expert",
+                note="Probably the main under the crossing; please check on site.",
+                expected_version=case.version,
+            )
+            cases.case_watch(actor=water_lead, case=case)
+        elif subject == "Request for a meeting":
+            case = cases.case_assign(actor=office, case=case, assignee=office, expected_version=case.version)
+            cases.case_resolve(
+                actor=office,
+                case=case,
+                resolution_code="information",
+                resolution_summary="Meeting booked for next Tuesday at 10.",
+                expected_version=case.version,
+            )
+    return opened
