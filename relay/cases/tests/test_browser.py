@@ -184,3 +184,20 @@ def test_the_console_fits_a_390px_phone(browser, live_server, telecom, departmen
     shot(phone, "cases-390px-" + (path.strip("/").replace("/", "-").replace("{pk}", "case") or "home"))
     context.close()
     assert width <= 390, f"{path} scrolls sideways ({width}px)"
+
+
+def test_stored_xss_in_a_case_does_not_run(page, telecom, departments):  # noqa: F811
+    care, _, john = telecom
+    evil = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    case = services.case_open(
+        actor=care, party=john, subject=evil, description=evil, department=departments["Customer Care"]
+    )
+    services.case_add_note(actor=care, case=case, body=evil)
+    sign_in(page, "care")
+    for path in (f"/cases/{case.pk}/", "/cases/queue/customer-care/", f"/parties/{john.pk}/", "/cases/"):
+        page.goto(path)
+    page.goto(f"/cases/{case.pk}/")
+    page.click("#action-transfer")  # the dialog shows the number, and nothing of the subject runs
+    page.wait_for_selector("#case-dialog.show #id_reason")
+    assert page.dialogs == []
+    assert "<script>alert(2)</script>" in page.inner_text("#case-title")

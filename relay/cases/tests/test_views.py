@@ -776,3 +776,80 @@ def test_the_case_page_costs_the_same_queries_with_a_short_or_long_history(
         assert client.get(f"/cases/{case.pk}/").status_code == 200
 
     assert_flat_query_count(call, add, few=3, many=15, at_most=16)
+
+
+def test_go_to_a_case_by_its_number_but_not_to_one_outside_the_circle(case, secret, agent, other_agent):
+    response = login(agent).get(f"/cases/?number={case.number.lower()}")
+    assert response.status_code == 302 and response["Location"] == f"/cases/{case.pk}/"
+    hidden = login(other_agent).get(f"/cases/?number={secret.number}", follow=True).content.decode()
+    assert f"No case {secret.number} is visible to you" in hidden and "SIM swap" not in hidden
+
+
+# --- the guard: every page of the console for the actors that must be refused ---------------------------
+
+# url name -> the methods it answers and whether it is about one case (then an outsider gets a 404)
+CONSOLE_PAGES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "my_cases": (("GET",), False),
+    "queue": (("GET", "POST"), False),
+    "case_new": (("GET", "POST"), False),
+    "from_call": (("GET", "POST"), False),
+    "caller_lookup": (("GET",), False),
+    "case_detail": (("GET",), True),
+    "follow_up": (("GET", "POST"), True),
+    "assign": (("GET", "POST"), True),
+    "transfer": (("GET", "POST"), True),
+    "note": (("GET", "POST"), True),
+    "request_update": (("GET", "POST"), True),
+    "status": (("GET", "POST"), True),
+    "resolve": (("GET", "POST"), True),
+    "close": (("GET", "POST"), True),
+    "reopen": (("GET", "POST"), True),
+    "merge": (("GET", "POST"), True),
+    "take": (("POST",), True),
+    "acknowledge": (("POST",), True),
+    "watch": (("POST",), True),
+    "unwatch": (("POST",), True),
+}
+
+
+def _console_url(name: str, case: Case) -> str:
+    from django.urls import reverse
+
+    if name == "queue":
+        return reverse("cases:queue", args=["technical-support"])
+    if CONSOLE_PAGES[name][1]:
+        return reverse(f"cases:{name}", args=[case.pk])
+    return reverse(f"cases:{name}") + (f"?party={case.party_id}" if name == "case_new" else "")
+
+
+def test_every_console_url_is_in_the_guard_table():
+    from relay.cases import urls
+
+    names = {p.name for p in urls.urlpatterns if p.name and not p.name.startswith("routing")}
+    assert names == set(CONSOLE_PAGES), "add the new page to CONSOLE_PAGES (and its refusals)"
+
+
+@pytest.mark.parametrize("name", sorted(CONSOLE_PAGES))
+def test_every_console_page_refuses_the_anonymous_the_auditor_and_the_outsider(
+    name, secret, case, auditor, other_agent
+):
+    methods, about_a_case = CONSOLE_PAGES[name]
+    url = _console_url(name, secret)
+    before = (fresh(secret).version, CaseEvent.objects.count(), Case.objects.count())
+    if about_a_case:  # auditors are not in a confidential case's circle either
+        assert login(auditor).get(url).status_code == (405 if methods == ("POST",) else 404)
+    for method in methods:
+        call = Client().get if method == "GET" else Client().post
+        response = call(url, {"version": secret.version})
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), (method, url)
+        if about_a_case:  # outside the confidential case's circle: it does not exist
+            outsider = login(other_agent)
+            response = (outsider.get if method == "GET" else outsider.post)(url, {"version": secret.version})
+            assert response.status_code == 404, (method, url)
+            assert b"SIM swap" not in response.content
+        if method == "POST":  # an auditor reads the (not confidential) case but changes nothing
+            plain = _console_url(name, case)
+            response = login(auditor).post(plain, {"version": case.version, "case": [f"{case.pk}:1"]})
+            assert response.status_code == 403, (name, plain)
+    assert (fresh(secret).version, CaseEvent.objects.count(), Case.objects.count()) == before
+    assert fresh(case).version == case.version

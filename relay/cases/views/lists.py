@@ -17,6 +17,7 @@ from relay.accounts.models import Department, User
 from relay.cases import selectors, services
 from relay.cases.choices import OPEN_CATEGORIES, StatusCategory
 from relay.cases.forms import QUEUE_SORTS, STATUS_TABS, UNASSIGNED, BulkForm, QueueFilterForm
+from relay.cases.models import Case
 from relay.cases.views._common import actor_of
 from relay.core.exceptions import ApplicationError, ConflictError
 from relay.core.ui import redirect
@@ -32,6 +33,14 @@ def my_cases(request: HttpRequest) -> HttpResponse:
     jump = request.GET.get("queue", "")
     if jump and _SLUG.fullmatch(jump):  # the department picker without JavaScript
         return redirect(request, reverse("cases:queue", args=[jump]))
+    number = request.GET.get("number", "").strip()[:20]
+    if number:  # "go to case": a number read out on the phone
+        try:
+            found = selectors.case_get_by_number(actor=actor, number=number)
+        except Case.DoesNotExist:
+            messages.warning(request, f"No case {number.upper()} is visible to you; check the number.")
+        else:
+            return redirect(request, found.get_absolute_url())
     try:
         page = selectors.my_cases(actor=actor, cursor=request.GET.get("cursor"), size=PAGE_SIZE)
     except ApplicationError:
