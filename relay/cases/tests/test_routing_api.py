@@ -127,6 +127,9 @@ def test_no_matching_rule_is_the_default_queue_of_the_originator(manager, rule, 
     "body",
     [
         {"party": 2457994227352299363273859626172416},
+        {"category": 2457994227352299363273859626172416},
+        {"originator": 2457994227352299363273859626172416},
+        {"originating_department": 2457994227352299363273859626172416},
         {"party": 999999},
         {"category": 999999},
         {"channel": "pigeon"},
@@ -175,3 +178,8 @@ def test_rules_are_listed_in_the_order_they_are_tried(manager, rule, departments
     assert first.status_code == 201
     names = [r["name"] for r in client.get("/api/v1/routing-rules/").json()["results"]]
     assert names == ["first", "unpaid bill"]
+
+
+def test_an_out_of_range_department_is_400(manager):
+    body = {"name": "x", "department": 2457994227352299363273859626172416}
+    assert_problem(client_for(manager).post("/api/v1/routing-rules/", body, format="json"), 400, "department")

@@ -117,7 +117,7 @@ def test_party_attributes_category_subtree_and_originating_department(agent, man
     outage = CaseCategoryFactory(name="Outage", parent=network)
     gold = PartyFactory(family_name="Gold")
     gold.tags.add(Tag.objects.create(name="tier-gold", slug="tier-gold"))
-    PartyRoleAssignment.objects.create(party=gold, role="customer")
+    PartyRoleAssignment.objects.create(party_id=gold.pk, role="customer")
     ContactPointFactory(party=gold, kind="address", raw="", normalized="", region="CA", country="US")
     make_rule(manager, tech, name="network", categories=[network.pk])
     make_rule(
@@ -294,7 +294,7 @@ def test_a_rule_is_validated_field_by_field(manager, billing, departments):
                 keywords=["  ", "!!!"],
                 roles=["emperor"],
                 categories=[999999],
-                originators=[True],  # type: ignore[list-item]
+                originators=[True],  # a bool is no id
                 priority="whenever",
                 assignment="lottery",
                 tags=["***"],
