@@ -138,14 +138,15 @@ def queue_counts(*, actor: User, department: Department) -> dict[str, int]:
     return counts
 
 
-def party_cases(*, actor: User, party: Party) -> list[Case]:
-    """Every case of the party the actor may see: open ones first, then the newest."""
+def party_cases(*, actor: User, party: Party, limit: int | None = None) -> list[Case]:
+    """Every case of the party the actor may see (the first `limit`): open ones first, then the newest."""
     open_first = models.Case(
         When(status_category__in=OPEN_CATEGORIES, then=Value(0)),
         default=Value(1),
         output_field=IntegerField(),
     )
-    return list(case_queryset(actor=actor).filter(party=party).order_by(open_first, "-opened_at", "-id"))
+    qs = case_queryset(actor=actor).filter(party=party).order_by(open_first, "-opened_at", "-id")
+    return list(qs[:limit] if limit is not None else qs)
 
 
 def case_events(*, actor: User, case: Case) -> list[CaseEvent]:
@@ -297,7 +298,7 @@ def case_actions(*, actor: User, case: Case, watchers: list[CaseWatcher], merge_
         resolve=works and is_open,
         close=works and live and case.is_resolved(),
         reopen=works and live and not is_open and can_reopen(case),
-        follow_up=actor.has_perm("cases.add_case") and not is_open and not (live and can_reopen(case)),
+        follow_up=actor.has_perm("cases.add_case") and live and not is_open and not can_reopen(case),
         watch=works and not watching,
         unwatch=works and watching,
         merge=actor.has_perm("cases.merge_case") and is_open and merge_targets > 0,
@@ -322,18 +323,28 @@ class PartyCaseRow:
     follow_up: bool  # closed longer ago: open a new case linked to it
 
 
-def party_case_panel(*, actor: User, party: Party) -> list[PartyCaseRow]:
-    """The cases panel of the 360 page: every case of the party the actor may see, open ones first, each
-    with what the agent can do when the customer comes back about it."""
+@dataclass
+class PartyCasePanel:
+    rows: list[PartyCaseRow]
+    more: bool  # the party has more cases than the panel shows
+
+
+PANEL_SIZE = 20
+
+
+def party_case_panel(*, actor: User, party: Party, size: int = PANEL_SIZE) -> PartyCasePanel:
+    """The cases panel of the 360 page: the party's cases the actor may see, open ones first, then the
+    newest (at most `size`), each with what the agent can do when the customer comes back about it."""
     now = clock.now()
+    cases = party_cases(actor=actor, party=party, limit=size + 1)
     rows = []
-    for case in party_cases(actor=actor, party=party):
+    for case in cases[:size]:
         reopenable = not case.is_open() and can_reopen(case, at=now)
         rows.append(
             PartyCaseRow(
                 case=case,
                 reopenable=reopenable,
-                follow_up=case.is_closed() and not reopenable,
+                follow_up=case.is_closed() and case.merged_into_id is None and not reopenable,
             )
         )
-    return rows
+    return PartyCasePanel(rows=rows, more=len(cases) > size)

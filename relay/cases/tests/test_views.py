@@ -853,3 +853,13 @@ def test_every_console_page_refuses_the_anonymous_the_auditor_and_the_outsider(
             assert response.status_code == 403, (name, plain)
     assert (fresh(secret).version, CaseEvent.objects.count(), Case.objects.count()) == before
     assert fresh(case).version == case.version
+
+
+def test_the_360_panel_shows_at_most_twenty_cases_and_says_there_are_more(open_case, agent, party):
+    for i in range(21):
+        open_case(subject=f"Problem {i:02d}")
+    panel = login(agent).get(f"/parties/{party.pk}/").content.decode()
+    panel = panel[panel.index('id="party-cases"') : panel.index('id="h-contact"')]
+    assert panel.count('class="list-group-item party-case') == 20
+    assert "Problem 20" in panel and "Problem 00" not in panel  # the newest
+    assert "open and most recent cases are shown" in panel

@@ -41,6 +41,8 @@ from relay.cases.views._common import CONFLICT, actor_of, case_or_404, require, 
 from relay.core.exceptions import ApplicationError, ConflictError
 from relay.core.ui import apply_errors, is_partial, redirect, validating
 
+OTHER_CASES = 20  # the party's other cases shown on the case page (open ones first, then the newest)
+
 # --- the case page --------------------------------------------------------------------------------------
 
 
@@ -54,7 +56,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def case_page(
     request: HttpRequest, actor: User, case: Case, *, note_form: NoteForm | None = None, status: int = 200
 ) -> HttpResponse:
-    party_cases = selectors.party_cases(actor=actor, party=case.party)
+    party_cases = selectors.party_cases(actor=actor, party=case.party, limit=OTHER_CASES + 1)
     watchers = selectors.case_watchers(actor=actor, case=case)
     targets = selectors.merge_targets(case=case, party_cases=party_cases)
     context = {
@@ -62,7 +64,7 @@ def case_page(
         "events": list(reversed(selectors.case_events(actor=actor, case=case))),
         "watchers": watchers,
         "links": selectors.case_links(actor=actor, case=case),
-        "other_cases": [c for c in party_cases if c.pk != case.pk],
+        "other_cases": [c for c in party_cases if c.pk != case.pk][:OTHER_CASES],
         "actions": selectors.case_actions(
             actor=actor, case=case, watchers=watchers, merge_targets=len(targets)
         ),
