@@ -173,8 +173,8 @@ class CaseForm(BootstrapForm):
     department = forms.ModelChoiceField(
         queryset=Department.objects.none(),
         required=False,
-        empty_label="My department",
-        help_text="Who handles it; empty: your own department",
+        empty_label="Routed by the rules",
+        help_text="Who handles it; empty: the routing rules decide (else your own department)",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

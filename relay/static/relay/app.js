@@ -172,7 +172,7 @@
     const action = form.querySelector("select[name=action]");
     const value = action ? action.value : "";
     form.querySelectorAll("[data-bulk-for]").forEach(function (el) {
-      el.hidden = value !== "" && el.getAttribute("data-bulk-for").split(" ").indexOf(value) < 0;
+      el.hidden = el.getAttribute("data-bulk-for").split(" ").indexOf(value) < 0;  // only what the action needs
     });
   }
   document.addEventListener("change", function (event) {
