@@ -863,3 +863,9 @@ def test_the_360_panel_shows_at_most_twenty_cases_and_says_there_are_more(open_c
     assert panel.count('class="list-group-item party-case') == 20
     assert "Problem 20" in panel and "Problem 00" not in panel  # the newest
     assert "open and most recent cases are shown" in panel
+
+
+def test_someone_in_no_department_is_told_to_choose_a_queue(auditor, departments):
+    text = login(auditor).get("/cases/").content.decode()
+    assert "You are in no department: choose a queue below." in text
+    assert '<option value="billing"' in text
