@@ -116,23 +116,28 @@ class RuleForm(BootstrapForm):
             fields[name].widget.attrs["size"] = 5
 
     def to_input(self) -> RuleInput:
+        """The rule as the services take it (from what validated so far, for inline checks)."""
         d = self.cleaned_data
+
+        def ids(name: str) -> list[int]:
+            return [o.pk for o in d.get(name) or []]
+
         return RuleInput(
-            name=d["name"],
-            description=d["description"],
-            is_active=d["is_active"],
-            department=d["department"],
-            keywords=split_values(d["keywords"]),
-            categories=[c.pk for c in d["categories"]],
-            channels=list(d["channels"]),
-            tiers=split_values(d["tiers"]),
-            tags=split_values(d["tags"]),
-            regions=split_values(d["regions"]),
-            roles=list(d["roles"]),
-            originators=[u.pk for u in d["originators"]],
-            originating_departments=[x.pk for x in d["originating_departments"]],
-            priority=d["priority"],
-            assignment=d["assignment"],
+            name=d.get("name") or "",
+            description=d.get("description") or "",
+            is_active=bool(d.get("is_active")),
+            department=d.get("department"),
+            keywords=split_values(d.get("keywords") or ""),
+            categories=ids("categories"),
+            channels=list(d.get("channels") or []),
+            tiers=split_values(d.get("tiers") or ""),
+            tags=split_values(d.get("tags") or ""),
+            regions=split_values(d.get("regions") or ""),
+            roles=list(d.get("roles") or []),
+            originators=ids("originators"),
+            originating_departments=ids("originating_departments"),
+            priority=d.get("priority") or "",
+            assignment=d.get("assignment") or Assignment.DEPARTMENT,
         )
 
     @classmethod

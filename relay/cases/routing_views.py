@@ -208,12 +208,18 @@ def _back_to_list(request: HttpRequest) -> HttpResponse:
 # --- create, edit, delete --------------------------------------------------------------------------------
 
 
-def _check_inline(form: RuleForm, rule: RoutingRule | None) -> None:
-    """While typing: the service's own checks (a name in use...) next to the fields, without saving."""
+def _check_inline(request: HttpRequest, form: RuleForm, rule: RoutingRule | None) -> None:
+    """While typing: the service's own check of the field being edited (a name in use, a keyword without
+    letters...) next to it, without saving, whatever the state of the other fields."""
+    name = validating(request)
+    form.is_valid()
+    if name not in form.fields or name in form.errors:
+        return
     try:
         routing.clean_rule(form.to_input(), rule=rule)
     except ApplicationError as error:
-        apply_errors(form, error)
+        for message in error.errors.get(name, []):
+            form.add_error(name, message)
 
 
 def _form_page(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
@@ -264,17 +270,16 @@ def _rule_differences(form: RuleForm, current: RoutingRule) -> list[Difference]:
 def rule_create(request: HttpRequest) -> HttpResponse:
     actor = _manager(request)
     form = RuleForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if validating(request):
-            _check_inline(form, None)
+    if validating(request):
+        _check_inline(request, form, None)
+    elif request.method == "POST" and form.is_valid():
+        try:
+            rule = routing.routing_rule_create(actor=actor, data=form.to_input())
+        except ApplicationError as error:
+            apply_errors(form, error)
         else:
-            try:
-                rule = routing.routing_rule_create(actor=actor, data=form.to_input())
-            except ApplicationError as error:
-                apply_errors(form, error)
-            else:
-                messages.success(request, f"Rule “{rule.name}” added. It is tried after the others.")
-                return redirect(request, _list_url())
+            messages.success(request, f"Rule “{rule.name}” added. It is tried after the others.")
+            return redirect(request, _list_url())
     return _form_page(request, {"form": form, "creating": True})
 
 
@@ -285,29 +290,28 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     rule = _rule(pk)
     form = RuleForm(request.POST or None, initial=RuleForm.initial_of(rule))
     conflict: list[Difference] | None = None
-    if request.method == "POST" and form.is_valid():
-        if validating(request):
-            _check_inline(form, rule)
+    if validating(request):
+        _check_inline(request, form, rule)
+    elif request.method == "POST" and form.is_valid():
+        data = form.to_input()
+        changes = {k: getattr(data, k) for k in routing.RULE_FIELDS if k != "order"}
+        try:
+            routing.routing_rule_update(
+                actor=actor, rule=rule, expected_version=form.cleaned_data["version"], changes=changes
+            )
+        except ConflictError:
+            current = _rule(pk)
+            conflict = _rule_differences(form, current)
+            posted = request.POST.copy()
+            posted["version"] = str(current.version)
+            form = RuleForm(posted, initial=RuleForm.initial_of(current))
+            form.is_valid()
+            form.add_error(None, CONFLICT)
+        except ApplicationError as error:
+            apply_errors(form, error)
         else:
-            data = form.to_input()
-            changes = {k: getattr(data, k) for k in routing.RULE_FIELDS if k != "order"}
-            try:
-                routing.routing_rule_update(
-                    actor=actor, rule=rule, expected_version=form.cleaned_data["version"], changes=changes
-                )
-            except ConflictError:
-                current = _rule(pk)
-                conflict = _rule_differences(form, current)
-                posted = request.POST.copy()
-                posted["version"] = str(current.version)
-                form = RuleForm(posted, initial=RuleForm.initial_of(current))
-                form.is_valid()
-                form.add_error(None, CONFLICT)
-            except ApplicationError as error:
-                apply_errors(form, error)
-            else:
-                messages.success(request, f"Rule “{form.cleaned_data['name']}” saved.")
-                return redirect(request, _list_url())
+            messages.success(request, f"Rule “{form.cleaned_data['name']}” saved.")
+            return redirect(request, _list_url())
     return _form_page(request, {"form": form, "rule": rule, "conflict": conflict})
 
 
