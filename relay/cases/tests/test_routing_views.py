@@ -125,6 +125,9 @@ def test_creating_a_rule_validates_inline_and_then_saves(signed_in, manager, rul
     inline = client.post(url, {**data, "_validate": "name"}, **HTMX)
     assert inline.status_code == 200
     assert re.search(r'id="field-name".*Another rule already has this name', inline.content.decode(), re.S)
+    # also before the other required fields are filled in
+    early = client.post(url, {"name": "UNPAID bill", "_validate": "name"}, **HTMX)
+    assert "Another rule already has this name" in early.content.decode()
     # a submit with errors keeps the input and shows them next to the fields
     bad = client.post(url, {**data, "keywords": "!!!"})
     assert bad.status_code == 400
