@@ -869,3 +869,15 @@ def test_someone_in_no_department_is_told_to_choose_a_queue(auditor, departments
     text = login(auditor).get("/cases/").content.decode()
     assert "You are in no department: choose a queue below." in text
     assert '<option value="billing"' in text
+
+
+def test_the_queue_column_headers_sort_and_say_how(open_case, agent):
+    open_case(subject="Low one", priority="low")
+    open_case(subject="Urgent one", priority="urgent")
+    client = login(agent)
+    page = client.get("/cases/queue/technical-support/")
+    links = page.context["sort_links"]
+    assert links["opened"]["aria"] == "descending" and "ordering=opened" in links["opened"]["url"]
+    assert links["priority"]["aria"] == "none" and "ordering=-priority" in links["priority"]["url"]
+    text = client.get("/cases/queue/technical-support/" + links["priority"]["url"]).content.decode()
+    assert text.index("Urgent one") < text.index("Low one") and 'aria-sort="descending"' in text

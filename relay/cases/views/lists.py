@@ -82,6 +82,22 @@ def _tab_links(params: QueryDict, current: str, counts: dict[str, int]) -> list[
     return tabs
 
 
+def _sort_links(params: QueryDict, ordering: str) -> dict[str, dict[str, str]]:
+    """Sortable column headers (opened, priority, updated): each toggles between its two directions,
+    newest / most urgent first."""
+    links = {}
+    for column in ("opened", "priority", "updated"):
+        ascending, descending = ordering == column, ordering == f"-{column}"
+        query = params.copy()
+        query["ordering"] = column if descending else f"-{column}"
+        links[column] = {
+            "url": "?" + query.urlencode(),
+            "aria": "ascending" if ascending else "descending" if descending else "none",
+            "icon": "sort-up" if ascending else "sort-down" if descending else "chevron-expand",
+        }
+    return links
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def queue(request: HttpRequest, slug: str) -> HttpResponse:
@@ -141,6 +157,7 @@ def _queue_page(
         "status_label": dict(STATUS_TABS).get(status, ""),
         "ordering": ordering,
         "sorts": QUEUE_SORTS,
+        "sort_links": _sort_links(params, ordering),
         "query": params.urlencode(),
         "filtered": filtered,
         "bulk": bulk,
