@@ -25,6 +25,7 @@ from relay.cases.routing_forms import DepartmentStrategyForm, RuleForm, SampleFo
 from relay.cases.services import routing
 from relay.core.choices import Channel
 from relay.core.exceptions import ApplicationError, ConflictError
+from relay.core.history import history_records
 from relay.core.ui import Difference, apply_errors, is_partial, redirect, validating
 from relay.customers import selectors as customers
 from relay.customers.choices import PartyRole
@@ -312,7 +313,8 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Rule “{form.cleaned_data['name']}” saved.")
             return redirect(request, _list_url())
-    return _form_page(request, {"form": form, "rule": rule, "conflict": conflict})
+    history = history_records([RoutingRule.history.filter(id=rule.pk)], limit=50)
+    return _form_page(request, {"form": form, "rule": rule, "conflict": conflict, "history": history})
 
 
 @login_required

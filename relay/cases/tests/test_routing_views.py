@@ -178,6 +178,9 @@ def test_editing_keeps_your_input_on_a_conflict(signed_in, manager, admin_user, 
     assert RoutingRule.objects.get(pk=rule.pk).keywords == ["arrears"]
     assert client.post(url, {**mine, "version": 2}).status_code == 302
     assert RoutingRule.objects.get(pk=rule.pk).keywords == ["unpaid", "overdue"]
+    # the page shows who changed what
+    history = client.get(url).content.decode().split("History of this rule")[1]
+    assert history.count("history-record") == 3 and "[&#x27;arrears&#x27;]" in history
 
 
 def test_deleting_asks_first_and_a_stale_confirmation_deletes_nothing(signed_in, manager, rule):
