@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from relay.accounts.models import Department, User
+from relay.activities.choices import Direction
 from relay.cases.choices import OPEN_CATEGORIES, Priority, ResolutionCode, StatusCategory, Visibility
 from relay.cases.models import Case, CaseCategory, CaseStatus
 from relay.cases.selectors import QUEUE_ORDERINGS
@@ -107,6 +108,18 @@ class NoteForm(VersionedForm):
     )
     visibility = forms.ChoiceField(
         choices=Visibility.choices, widget=forms.RadioSelect, initial=Visibility.INTERNAL, label="Who sees it"
+    )
+
+
+class InteractionForm(VersionedForm):
+    """A call, e-mail, letter... with the customer, logged on the case (and so on their timeline)."""
+
+    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
+    direction = forms.ChoiceField(choices=Direction.choices[:2], initial=Direction.OUTBOUND)
+    subject = forms.CharField(max_length=255)
+    body = forms.CharField(required=False, widget=_textarea(), label="What was said or written")
+    duration_minutes = forms.DecimalField(
+        required=False, min_value=Decimal(0), max_value=Decimal(1440), decimal_places=1, label="Minutes"
     )
 
 

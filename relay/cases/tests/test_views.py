@@ -800,6 +800,7 @@ CONSOLE_PAGES: dict[str, tuple[tuple[str, ...], bool]] = {
     "transfer": (("GET", "POST"), True),
     "note": (("GET", "POST"), True),
     "request_update": (("GET", "POST"), True),
+    "log": (("GET", "POST"), True),
     "status": (("GET", "POST"), True),
     "resolve": (("GET", "POST"), True),
     "close": (("GET", "POST"), True),
@@ -881,3 +882,43 @@ def test_the_queue_column_headers_sort_and_say_how(open_case, agent):
     assert links["priority"]["aria"] == "none" and "ordering=-priority" in links["priority"]["url"]
     text = client.get("/cases/queue/technical-support/" + links["priority"]["url"]).content.decode()
     assert text.index("Urgent one") < text.index("Low one") and 'aria-sort="descending"' in text
+
+
+def test_a_call_back_and_an_e_mail_are_logged_on_the_case_and_the_customer_file(case, agent, party):
+    client = login(agent)
+    assert "Log a call, e-mail or letter" in client.get(f"/cases/{case.pk}/log/", **HTMX).content.decode()
+    response = client.post(
+        f"/cases/{case.pk}/log/",
+        {
+            "version": case.version,
+            "channel": "phone",
+            "direction": "outbound",
+            "subject": "Call back",
+            "body": "Told him the line is unfrozen.",
+            "duration_minutes": "2",
+        },
+    )
+    assert response.status_code == 302
+    client.post(
+        f"/cases/{case.pk}/log/",
+        {
+            "version": case.version,
+            "channel": "email",
+            "direction": "outbound",
+            "subject": "Your line",
+            "body": "Confirmed.",
+        },
+    )
+    entries = [
+        e.entry for e in CaseEvent.objects.filter(case=case, kind="interaction_logged").order_by("at", "id")
+    ]
+    assert [(e.channel, e.subject, e.party_id, e.case_id) for e in entries] == [
+        ("phone", "Call back", party.pk, case.pk),
+        ("email", "Your line", party.pk, case.pk),
+    ]
+    assert entries[0].duration_seconds == 120 and fresh(case).first_response_at is not None
+    assert "Told him the line is unfrozen." in client.get(f"/cases/{case.pk}/").content.decode()
+    bad = client.post(
+        f"/cases/{case.pk}/log/", {"version": case.version, "channel": "pigeon", "direction": "outbound"}
+    )
+    assert bad.status_code == 400 and "Select a valid choice" in bad.content.decode()

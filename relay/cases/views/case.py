@@ -22,12 +22,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from relay.accounts.models import User
+from relay.activities.services import InteractionInput
 from relay.cases import selectors, services
 from relay.cases.choices import Visibility
 from relay.cases.forms import (
     AssignForm,
     CloseForm,
     FollowUpForm,
+    InteractionForm,
     MergeForm,
     NoteForm,
     ReopenForm,
@@ -151,6 +153,27 @@ ACTIONS: dict[str, Action] = {
         ),
         run=lambda actor, case, d: services.case_add_note(
             actor=actor, case=case, body=d["body"], visibility=d["visibility"], expected_version=d["version"]
+        ),
+    ),
+    "log": Action(
+        title="Log a call, e-mail or letter",
+        submit="Log it",
+        done="Logged on the case and the customer's timeline.",
+        intro="A contact with the customer about this case; an outbound one counts as the first response.",
+        form=lambda data, case, actor: InteractionForm(data, initial={"version": case.version}),
+        run=lambda actor, case, d: services.case_log_interaction(
+            actor=actor,
+            case=case,
+            data=InteractionInput(
+                channel=d["channel"],
+                direction=d["direction"],
+                subject=d["subject"],
+                body=d["body"],
+                duration_seconds=int(d["duration_minutes"] * 60)
+                if d["duration_minutes"] is not None
+                else None,
+            ),
+            expected_version=d["version"],
         ),
     ),
     "request-update": Action(
