@@ -225,6 +225,11 @@ class FromCallForm(CaseForm):
     duration_minutes = forms.DecimalField(
         required=False, min_value=Decimal(0), max_value=Decimal(1440), decimal_places=1, label="Minutes"
     )
+    copy_my_department = forms.BooleanField(
+        required=False,
+        label="Keep my department informed",
+        help_text="Your department watches the case: its members get a copy of what happens",
+    )
 
     field_order = [
         "phone",

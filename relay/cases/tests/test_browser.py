@@ -9,7 +9,7 @@ import pytest
 from relay.accounts.choices import Role
 from relay.cases import services
 from relay.cases.models import Case
-from relay.core.testing.factories import UserFactory
+from relay.core.testing.factories import DepartmentFactory, UserFactory
 from relay.customers import services as customers
 from relay.customers.services import ContactInput, PartyInput
 from relay.customers.tests.test_browser import browser, page, sign_in  # noqa: F401  (fixtures)
@@ -149,7 +149,7 @@ def test_the_case_page_works_by_keyboard(page, telecom, departments):  # noqa: F
     page.wait_for_selector("#action-transfer:focus")  # the focus is back where it was
 
     # a note typed and sent with the keyboard only
-    page.focus("#id_body")
+    page.focus("#note-body")
     page.keyboard.type("Called the customer back.")
     page.keyboard.press("Tab")  # the visibility choice
     page.keyboard.press("Tab")
@@ -201,3 +201,252 @@ def test_stored_xss_in_a_case_does_not_run(page, telecom, departments):  # noqa:
     page.wait_for_selector("#case-dialog.show #id_reason")
     assert page.dialogs == []
     assert "<script>alert(2)</script>" in page.inner_text("#case-title")
+
+
+# --- the two stories of issue 3, in the browser ---------------------------------------------------------
+
+
+def dialog(page, action: str, fields: dict[str, str] | None = None, choose: dict[str, str] | None = None):  # noqa: F811
+    """Open an action's dialog on the case page, fill it, send it and wait for the page to reload."""
+    page.click(f"#action-{action}")
+    page.wait_for_selector("#case-dialog.show #action-submit")
+    for selector, value in (choose or {}).items():
+        page.select_option(selector, value)
+    for selector, value in (fields or {}).items():
+        page.fill(selector, value)
+    with page.expect_navigation():
+        page.click("#action-submit")
+
+
+def note(page, text: str) -> None:  # noqa: F811
+    page.fill("#note-body", text)
+    with page.expect_navigation():
+        page.click("#note-submit")
+
+
+def switch(page, username: str) -> None:  # noqa: F811
+    page.context.clear_cookies()
+    sign_in(page, username)
+
+
+@pytest.fixture
+def huey_in_memory():
+    from huey.storage import MemoryStorage
+
+    from relay.config.huey import HUEY
+
+    original = HUEY.storage
+    HUEY.storage = MemoryStorage("relay-cases-browser-test")
+    yield
+    HUEY.storage = original
+
+
+def told(user, case) -> list[str]:
+    """The notification kinds the user received about the case (after delivering the outbox)."""
+    from relay.core import outbox
+    from relay.notifications.models import Notification
+
+    outbox.drain()
+    return list(Notification.objects.filter(recipient=user, case_id=case.pk).values_list("kind", flat=True))
+
+
+def test_telecom_story_care_to_tech_to_billing_then_resolved_and_read_by_another_department(
+    page,  # noqa: F811
+    telecom,
+    departments,
+    huey_in_memory,
+):
+    _, billing, john = telecom
+    tech = UserFactory(
+        username="tech",
+        role=Role.AGENT,
+        first_name="Tess",
+        last_name="Tech",
+        departments=[departments["Technical Support"]],
+    )
+    UserFactory(username="sales", role=Role.AGENT, departments=[departments["Sales"]])
+    dept = {name: str(d.pk) for name, d in departments.items()}
+
+    # care logs the call and the case, and hands it to technical support
+    sign_in(page, "care")
+    page.goto("/cases/new/from-call/")
+    page.fill("#id_phone", "415-555-0100")
+    page.wait_for_selector("#caller-name:has-text('John Carter')")
+    page.fill("#id_call_notes", "He cannot make calls.")
+    page.fill("#id_subject", "Cannot make calls")
+    page.select_option("#id_department", dept["Customer Care"])
+    with page.expect_navigation():
+        page.click("#call-submit")
+    case = Case.objects.get()
+    dialog(
+        page,
+        "transfer",
+        {"#id_reason": "Looks technical", "#id_note": "Please test the line."},
+        {"#id_department": dept["Technical Support"]},
+    )
+    assert "case.transferred" in told(tech, case)
+
+    # technical support: not technical, on to billing
+    switch(page, "tech")
+    page.goto("/cases/queue/technical-support/")
+    with page.expect_navigation():
+        page.click(f"a:has-text('{case.number}')")
+    with page.expect_navigation():
+        page.click("#action-take")
+    note(page, "The network and the line are fine: not technical.")
+    dialog(
+        page,
+        "transfer",
+        {"#id_reason": "Not technical", "#id_note": "Please check his bill."},
+        {"#id_department": dept["Billing"]},
+    )
+    assert "case.transferred" in told(billing, case)
+
+    # billing finds the bill unpaid and the line frozen
+    switch(page, "bill")
+    page.goto("/cases/queue/billing/")
+    with page.expect_navigation():
+        page.click(f"a:has-text('{case.number}')")
+    with page.expect_navigation():
+        page.click("#action-take")
+    note(page, "This month's bill is unpaid and the line is frozen.")
+
+    # care calls the customer back and e-mails him, then resolves and closes
+    switch(page, "care")
+    page.goto(f"/cases/{case.pk}/")
+    dialog(
+        page,
+        "log",
+        {"#id_subject": "Called back", "#id_body": "Explained the frozen line; he pays today."},
+        {"#id_channel": "phone", "#id_direction": "outbound"},
+    )
+    dialog(
+        page,
+        "log",
+        {"#id_subject": "Your line", "#id_body": "How to pay and when the line comes back."},
+        {"#id_channel": "email", "#id_direction": "outbound"},
+    )
+    dialog(
+        page,
+        "resolve",
+        {"#id_resolution_summary": "Bill paid; the line is unfrozen."},
+        {"#id_resolution_code": "solved"},
+    )
+    dialog(page, "close")
+    assert page.inner_text("#case-status") == "Closed"
+
+    # someone of another department reads the whole story on the customer's file, in order
+    switch(page, "sales")
+    page.goto(f"/parties/{john.pk}/")
+    story = page.inner_text("#timeline")
+    steps = [
+        "Closed",
+        "Resolved",
+        "Your line",
+        "How to pay and when the line comes back.",
+        "Called back",
+        "Explained the frozen line; he pays today.",
+        "the line is frozen",
+        "Transferred to Billing",
+        "not technical",
+        "Transferred to Technical Support",
+        "Opened: Cannot make calls",
+        "He cannot make calls.",
+    ]
+    positions = [story.find(step) for step in steps]
+    assert -1 not in positions, dict(zip(steps, positions, strict=True))
+    assert positions == sorted(positions), "the timeline is newest first, in the order it happened"
+    shot(page, "cases-story-telecom-360")
+
+
+def test_public_office_story_water_acknowledges_forwards_resolves_and_the_citizen_calls_again(
+    page,  # noqa: F811
+    departments,
+    huey_in_memory,
+):
+    office_dept = DepartmentFactory(name="Official's Office")
+    water_dept = DepartmentFactory(name="Water")
+    official = UserFactory(username="official", role=Role.SUPERVISOR, departments=[office_dept])
+    office_dept.supervisor = official
+    office_dept.save()
+    clerk = UserFactory(
+        username="clerk", role=Role.AGENT, first_name="Olga", last_name="Office", departments=[office_dept]
+    )
+    she = UserFactory(
+        username="wanda", role=Role.AGENT, first_name="Wanda", last_name="Water", departments=[water_dept]
+    )
+    expert = UserFactory(
+        username="sven", role=Role.AGENT, first_name="Sven", last_name="Mains", departments=[water_dept]
+    )
+    lead = UserFactory(username="wlead", role=Role.SUPERVISOR, departments=[water_dept])
+    water_dept.supervisor = lead
+    water_dept.save()
+    citizen = customers.party_create(
+        actor=clerk,
+        data=PartyInput(
+            given_name="Carl",
+            family_name="Citizen",
+            contact_points=[ContactInput(kind="phone", raw="+1 510 555 0142")],
+        ),
+    )
+
+    # the office logs the call; the office watches; Water gets it
+    sign_in(page, "clerk")
+    page.goto("/cases/new/from-call/")
+    page.fill("#id_phone", "(510) 555-0142")
+    page.wait_for_selector("#caller-name:has-text('Carl Citizen')")
+    page.fill("#id_subject", "Water leak in the street")
+    page.fill("#id_call_notes", "Water running down Elm Street since yesterday.")
+    page.select_option("#id_department", str(water_dept.pk))
+    page.check("#id_copy_my_department")
+    with page.expect_navigation():
+        page.click("#call-submit")
+    case = Case.objects.get()
+    assert "case.created" in told(official, case) and "case.created" in told(she, case)
+
+    # a Water employee acknowledges (the office is told) and forwards it to a colleague who knows more
+    switch(page, "wanda")
+    page.goto(f"/cases/{case.pk}/")
+    with page.expect_navigation():
+        page.click("#action-acknowledge")
+    assert "case.acknowledged" in told(clerk, case) and "case.acknowledged" in told(official, case)
+    dialog(
+        page,
+        "transfer",
+        {"#id_reason": "He knows the mains", "#id_note": "Probably the main under Elm Street."},
+        {"#id_assignee": str(expert.pk)},
+    )
+    assert "case.transferred" in told(expert, case)
+    assert "Sven Mains" in page.inner_text("#case-assignee")
+
+    # resolved with copies to the office and her supervisor, then closed
+    switch(page, "sven")
+    page.goto(f"/cases/{case.pk}/")
+    dialog(
+        page,
+        "resolve",
+        {"#id_resolution_summary": "The main was repaired overnight."},
+        {"#id_resolution_code": "solved"},
+    )
+    assert "case.resolved" in told(clerk, case) and "case.resolved" in told(lead, case)
+    dialog(page, "close")
+
+    # the citizen calls back about something else: a new case on his file, the background in view
+    switch(page, "clerk")
+    page.goto("/cases/new/from-call/")
+    page.fill("#id_phone", "510 555 0142")
+    page.wait_for_selector("#caller-name:has-text('Carl Citizen')")
+    page.fill("#id_subject", "Pothole after the repair")
+    page.select_option("#id_department", str(water_dept.pk))
+    with page.expect_navigation():
+        page.click("#call-submit")
+    second = Case.objects.exclude(pk=case.pk).get()
+    assert second.party_id == citizen.pk
+    others = page.inner_text("#other-cases")
+    assert case.number in others and "Water leak in the street" in others
+    page.click("#case-party")
+    page.wait_for_selector("#party-cases")
+    panel = page.inner_text("#party-cases")
+    assert panel.index("Pothole after the repair") < panel.index("Water leak in the street")
+    assert "The main was repaired overnight." in page.inner_text("#timeline")
+    shot(page, "cases-story-public-office-360")

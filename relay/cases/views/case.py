@@ -70,8 +70,9 @@ def case_page(
         "actions": selectors.case_actions(
             actor=actor, case=case, watchers=watchers, merge_targets=len(targets)
         ),
+        # its own ids: the page also holds the action dialogs, whose forms use the default ones
         "note_form": note_form
-        or NoteForm(initial={"version": case.version, "visibility": Visibility.INTERNAL}),
+        or NoteForm(initial={"version": case.version, "visibility": Visibility.INTERNAL}, auto_id="note-%s"),
     }
     return render(request, "cases/case_detail.html", context, status=status)
 

@@ -118,6 +118,7 @@ def case_from_call(request: HttpRequest) -> HttpResponse:
                 category=d["category"],
                 priority=d["priority"],
                 department=d["department"],
+                watchers=list(actor.departments.filter(is_active=True)) if d["copy_my_department"] else [],
             )
         except ApplicationError as error:
             error.errors = {
