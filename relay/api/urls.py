@@ -10,6 +10,7 @@ from rest_framework.routers import DefaultRouter
 from relay.accounts.api import DepartmentViewSet, UserViewSet
 from relay.activities.api import AttachmentViewSet, InteractionViewSet, NoteViewSet
 from relay.api.errors import not_found
+from relay.cases.api import CaseCategoryViewSet, CaseStatusViewSet, CaseViewSet
 from relay.customers.api import ContactPointViewSet, IdentifierViewSet, PartyViewSet, RelationshipViewSet
 from relay.notifications.api import NotificationPreferenceViewSet, NotificationViewSet
 
@@ -26,6 +27,9 @@ router.register("users", UserViewSet, basename="user")
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("notification-preferences", NotificationPreferenceViewSet, basename="notificationpreference")
+router.register("cases", CaseViewSet, basename="case")
+router.register("case-categories", CaseCategoryViewSet, basename="casecategory")
+router.register("case-statuses", CaseStatusViewSet, basename="casestatus")
 
 # Swagger UI from drf-spectacular-sidecar, served by us. The split view serves its start-up script as a
 # separate file, so script-src stays 'self'; the page's one inline style carries the CSP nonce.

@@ -8,11 +8,13 @@ decision: whoever may read the record finds it listed.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -21,6 +23,9 @@ from rest_framework.test import APIClient
 from relay.accounts.services import api_token_create
 from relay.activities import services as timeline
 from relay.activities.services import InteractionInput
+from relay.cases import services as cases
+from relay.cases.models import CaseStatus
+from relay.cases.tests.factories import CaseCategoryFactory
 from relay.customers import services
 from relay.customers.services import ContactInput, IdentifierInput, PartyInput
 from relay.notifications import services as inbox
@@ -50,6 +55,7 @@ REMOVE = decide(204, ("agent", "other_agent", *LEADS))
 EDIT_OWN_ENTRY = decide(200, ("agent", *LEADS))  # the world's entries are the agent's own
 REMOVE_BY_LEADS = decide(204, LEADS)
 OWN_ONLY = decide(200, ("agent",), refused=404)  # the world's notification and preference are the agent's
+CASE_LEADS = decide(200, LEADS)  # merges and bulk actions
 
 
 @dataclass
@@ -254,6 +260,104 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("notificationpreference-detail", "GET"): Cell(
         OWN_ONLY, lambda w: f"/api/v1/notification-preferences/{w['preference'].pk}/"
     ),
+    # cases (the world's case is open in Customer Care, unassigned; `resolved` is resolved)
+    ("case-list", "GET"): Cell(READ, lambda w: "/api/v1/cases/", listed=lambda w: w["case"].pk),
+    ("case-list", "POST"): Cell(
+        CREATE,
+        lambda w: "/api/v1/cases/",
+        lambda w: {"party": w["party"].pk, "subject": "Matrix", "department": w["department"].pk},
+    ),
+    ("case-detail", "GET"): Cell(READ, lambda w: f"/api/v1/cases/{w['case'].pk}/"),
+    ("case-detail", "PATCH"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/cases/{w['case'].pk}/",
+        lambda w: {"priority": "high"},
+        version=lambda w: w["case"].version,
+    ),
+    ("case-detail", "PUT"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/cases/{w['case'].pk}/",
+        lambda w: {"subject": "Replaced"},
+        version=lambda w: w["case"].version,
+    ),
+    ("case-by-number", "GET"): Cell(READ, lambda w: f"/api/v1/cases/by-number/{w['case'].number}/"),
+    ("case-events", "GET"): Cell(READ, lambda w: f"/api/v1/cases/{w['case'].pk}/events/"),
+    ("case-assign", "POST"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/cases/{w['case'].pk}/assign/",
+        lambda w: {"assignee": w["users"]["agent"].pk},
+        version=lambda w: w["case"].version,
+    ),
+    ("case-acknowledge", "POST"): Cell(
+        EDIT, lambda w: f"/api/v1/cases/{w['case'].pk}/acknowledge/", version=lambda w: w["case"].version
+    ),
+    ("case-transfer", "POST"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/cases/{w['case'].pk}/transfer/",
+        lambda w: {"department": w["department"].pk, "reason": "Billing question", "note": "Please check"},
+        version=lambda w: w["case"].version,
+    ),
+    ("case-notes", "POST"): Cell(
+        CREATE, lambda w: f"/api/v1/cases/{w['case'].pk}/notes/", lambda w: {"body": "Called back"}
+    ),
+    ("case-log-interaction", "POST"): Cell(
+        CREATE,
+        lambda w: f"/api/v1/cases/{w['case'].pk}/log-interaction/",
+        lambda w: {"interaction": w["case_call"].pk},
+    ),
+    ("case-request-update", "POST"): Cell(
+        CREATE, lambda w: f"/api/v1/cases/{w['case'].pk}/request-update/", lambda w: {"note": "News?"}
+    ),
+    ("case-status", "POST"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/cases/{w['case'].pk}/status/",
+        lambda w: {"status": w["waiting"].pk},
+        version=lambda w: w["case"].version,
+    ),
+    ("case-resolve", "POST"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/cases/{w['case'].pk}/resolve/",
+        lambda w: {"resolution_code": "solved", "resolution_summary": "Done"},
+        version=lambda w: w["case"].version,
+    ),
+    ("case-close", "POST"): Cell(
+        EDIT, lambda w: f"/api/v1/cases/{w['resolved'].pk}/close/", version=lambda w: w["resolved"].version
+    ),
+    ("case-reopen", "POST"): Cell(
+        EDIT,
+        lambda w: f"/api/v1/cases/{w['resolved'].pk}/reopen/",
+        lambda w: {"reason": "Not fixed"},
+        version=lambda w: w["resolved"].version,
+    ),
+    ("case-follow-up", "POST"): Cell(
+        CREATE, lambda w: f"/api/v1/cases/{w['resolved'].pk}/follow-up/", lambda w: {"subject": "Again"}
+    ),
+    ("case-merge", "POST"): Cell(
+        CASE_LEADS,
+        lambda w: f"/api/v1/cases/{w['duplicate'].pk}/merge/",
+        lambda w: {"target": w["case"].pk},
+        version=lambda w: w["duplicate"].version,
+    ),
+    ("case-watch", "POST"): Cell(EDIT, lambda w: f"/api/v1/cases/{w['case'].pk}/watch/"),
+    ("case-unwatch", "POST"): Cell(EDIT, lambda w: f"/api/v1/cases/{w['case'].pk}/unwatch/"),
+    ("case-log-from-call", "POST"): Cell(
+        CREATE,
+        lambda w: "/api/v1/cases/log-from-call/",
+        lambda w: {"phone": "(415) 555-0142", "subject": "Calls drop", "department": w["department"].pk},
+    ),
+    ("case-bulk", "POST"): Cell(
+        CASE_LEADS,
+        lambda w: "/api/v1/cases/bulk/",
+        lambda w: {"action": "close", "cases": [{"id": w["resolved"].pk, "version": w["resolved"].version}]},
+    ),
+    ("casecategory-list", "GET"): Cell(
+        READ, lambda w: "/api/v1/case-categories/", listed=lambda w: w["category"].pk
+    ),
+    ("casecategory-detail", "GET"): Cell(READ, lambda w: f"/api/v1/case-categories/{w['category'].pk}/"),
+    ("casestatus-list", "GET"): Cell(
+        READ, lambda w: "/api/v1/case-statuses/", listed=lambda w: w["waiting"].pk
+    ),
+    ("casestatus-detail", "GET"): Cell(READ, lambda w: f"/api/v1/case-statuses/{w['waiting'].pk}/"),
     # public: the description of the API (no data), and the problem+json 404 for unknown paths
     ("schema", "GET"): Cell(PUBLIC, lambda w: "/api/v1/openapi.json"),
     ("docs", "GET"): Cell(PUBLIC, lambda w: "/api/v1/docs"),
@@ -289,7 +393,9 @@ def world(agent, other_agent, supervisor, manager, admin_user, auditor, inactive
         actor=agent, data=PartyInput(kind="organisation", organisation_name="Other Org")
     )
     note = timeline.note_add(actor=agent, party=party, body="Prefers mornings")
+    cases_world = _cases_world(agent, departments)
     return {
+        **cases_world,
         "users": users,
         "department": departments["Billing"],
         "party": party,
@@ -304,6 +410,32 @@ def world(agent, other_agent, supervisor, manager, admin_user, auditor, inactive
         ),
         "notification": NotificationFactory(recipient=agent),
         "preference": inbox.preference_set(actor=agent, kind="case.transferred", in_app=True, email=True),
+    }
+
+
+def _cases_world(agent: Any, departments: dict[str, Any]) -> dict[str, Any]:
+    """A customer of their own (the world's party stays deletable) with an open case, a duplicate of it
+    and a resolved one, all in Customer Care, and a call to link; a category; a status."""
+    importlib.import_module("relay.cases.migrations.0002_default_statuses").create_default_statuses(
+        apps, None
+    )
+    care = departments["Customer Care"]
+    party = services.party_create(actor=agent, data=PartyInput(given_name="Cas", family_name="Caller"))
+    case = cases.case_open(actor=agent, party=party, subject="No dial tone", department=care)
+    duplicate = cases.case_open(actor=agent, party=party, subject="No dial tone (again)", department=care)
+    resolved = cases.case_open(actor=agent, party=party, subject="Slow line", department=care)
+    resolved = cases.case_resolve(
+        actor=agent, case=resolved, resolution_code="solved", resolution_summary="Reset", expected_version=1
+    )
+    return {
+        "case_call": timeline.interaction_log(
+            actor=agent, party=party, data=InteractionInput(channel="phone")
+        ),
+        "case": case,
+        "duplicate": duplicate,
+        "resolved": resolved,
+        "category": CaseCategoryFactory(name="Line faults"),
+        "waiting": CaseStatus.objects.get(category="waiting_customer", is_default=True),
     }
 
 

@@ -3,10 +3,12 @@ supervisor; no 5xx, every status documented, every body and content type as the 
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import pytest
 import schemathesis
+from django.apps import apps
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -41,10 +43,15 @@ def _keep_the_test_connection():
 def token(supervisor, schemes, settings, tmp_path):
     from relay.accounts.services import api_token_create
     from relay.activities import services as timeline
+    from relay.cases import services as cases
     from relay.customers import services
     from relay.customers.services import ContactInput, IdentifierInput, PartyInput
 
     settings.MEDIA_ROOT = tmp_path / "media"
+    # the default case statuses (a transactional test elsewhere may have flushed the data migration's rows)
+    importlib.import_module("relay.cases.migrations.0002_default_statuses").create_default_statuses(
+        apps, None
+    )
     # a few records with small ids, so that generated ids sometimes find one
     for n in range(3):
         party = services.party_create(
@@ -56,6 +63,7 @@ def token(supervisor, schemes, settings, tmp_path):
             ),
         )
         timeline.note_add(actor=supervisor, party=party, body="fuzz")
+        cases.case_open(actor=supervisor, party=party, subject=f"Fuzz case {n}")
     _, raw = api_token_create(user=supervisor)
     return raw
 

@@ -64,7 +64,9 @@ def case_update(*, actor: User, case: Case, changes: dict[str, Any], expected_ve
     now = clock.now()
     current.last_activity_at = now
     _save(current, actor)
-    labels = ", ".join(Case._meta.get_field(name).verbose_name for name in sorted(diff))
+    labels = ", ".join(
+        str(getattr(Case._meta.get_field(name), "verbose_name", name)) for name in sorted(diff)
+    )
     event = events.record(
         case=current,
         kind=EventKind.EDITED,
