@@ -19,6 +19,13 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 SHOTS = os.environ.get("RELAY_SCREENSHOTS", "")  # a directory: save screenshots there
 
 
+@pytest.fixture(autouse=True)
+def _patient(request):
+    """Two shared cores run several suites at once: give each step 20 s, not 10."""
+    if "page" in request.fixturenames:
+        request.getfixturevalue("page").set_default_timeout(20_000)
+
+
 def shot(page, name: str) -> None:  # noqa: F811
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
