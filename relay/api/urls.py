@@ -11,6 +11,7 @@ from relay.accounts.api import DepartmentViewSet, UserViewSet
 from relay.activities.api import AttachmentViewSet, InteractionViewSet, NoteViewSet
 from relay.api.errors import not_found
 from relay.cases.api import CaseCategoryViewSet, CaseStatusViewSet, CaseViewSet
+from relay.cases.routing_api import RoutingRuleViewSet
 from relay.customers.api import ContactPointViewSet, IdentifierViewSet, PartyViewSet, RelationshipViewSet
 from relay.notifications.api import NotificationPreferenceViewSet, NotificationViewSet
 
@@ -27,6 +28,7 @@ router.register("users", UserViewSet, basename="user")
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("notification-preferences", NotificationPreferenceViewSet, basename="notificationpreference")
+router.register("routing-rules", RoutingRuleViewSet, basename="routingrule")
 router.register("cases", CaseViewSet, basename="case")
 router.register("case-categories", CaseCategoryViewSet, basename="casecategory")
 router.register("case-statuses", CaseStatusViewSet, basename="casestatus")

@@ -25,6 +25,8 @@ from relay.activities import services as timeline
 from relay.activities.services import InteractionInput
 from relay.cases import services as cases
 from relay.cases.models import CaseStatus
+from relay.cases.services import routing
+from relay.cases.services.routing import RuleInput
 from relay.cases.tests.factories import CaseCategoryFactory
 from relay.customers import services
 from relay.customers.services import ContactInput, IdentifierInput, PartyInput
@@ -55,6 +57,7 @@ REMOVE = decide(204, ("agent", "other_agent", *LEADS))
 EDIT_OWN_ENTRY = decide(200, ("agent", *LEADS))  # the world's entries are the agent's own
 REMOVE_BY_LEADS = decide(204, LEADS)
 OWN_ONLY = decide(200, ("agent",), refused=404)  # the world's notification and preference are the agent's
+ROUTING = ("manager", "admin")  # who configures routing (cases.manage_routing)
 CASE_LEADS = decide(200, LEADS)  # merges and bulk actions
 
 
@@ -358,6 +361,38 @@ MATRIX: dict[tuple[str, str], Cell] = {
         READ, lambda w: "/api/v1/case-statuses/", listed=lambda w: w["waiting"].pk
     ),
     ("casestatus-detail", "GET"): Cell(READ, lambda w: f"/api/v1/case-statuses/{w['waiting'].pk}/"),
+    # routing rules: every staff member reads them; managers and admins change and test them
+    ("routingrule-list", "GET"): Cell(
+        READ, lambda w: "/api/v1/routing-rules/", listed=lambda w: w["rule"].pk
+    ),
+    ("routingrule-list", "POST"): Cell(
+        decide(201, ROUTING),
+        lambda w: "/api/v1/routing-rules/",
+        lambda w: {"name": "Matrix rule", "department": w["department"].pk, "keywords": ["matrix"]},
+    ),
+    ("routingrule-detail", "GET"): Cell(READ, lambda w: f"/api/v1/routing-rules/{w['rule'].pk}/"),
+    ("routingrule-detail", "PATCH"): Cell(
+        decide(200, ROUTING),
+        lambda w: f"/api/v1/routing-rules/{w['rule'].pk}/",
+        lambda w: {"keywords": ["arrears"]},
+        version=lambda w: w["rule"].version,
+    ),
+    ("routingrule-detail", "PUT"): Cell(
+        decide(200, ROUTING),
+        lambda w: f"/api/v1/routing-rules/{w['rule'].pk}/",
+        lambda w: {"priority": "high"},
+        version=lambda w: w["rule"].version,
+    ),
+    ("routingrule-detail", "DELETE"): Cell(
+        decide(204, ROUTING),
+        lambda w: f"/api/v1/routing-rules/{w['rule'].pk}/",
+        version=lambda w: w["rule"].version,
+    ),
+    ("routingrule-test", "POST"): Cell(
+        decide(200, ROUTING),
+        lambda w: "/api/v1/routing-rules/test/",
+        lambda w: {"subject": "Unpaid bill", "party": w["party"].pk},
+    ),
     # public: the description of the API (no data), and the problem+json 404 for unknown paths
     ("schema", "GET"): Cell(PUBLIC, lambda w: "/api/v1/openapi.json"),
     ("docs", "GET"): Cell(PUBLIC, lambda w: "/api/v1/docs"),
@@ -410,6 +445,10 @@ def world(agent, other_agent, supervisor, manager, admin_user, auditor, inactive
         ),
         "notification": NotificationFactory(recipient=agent),
         "preference": inbox.preference_set(actor=agent, kind="case.transferred", in_app=True, email=True),
+        "rule": routing.routing_rule_create(
+            actor=manager,
+            data=RuleInput(name="unpaid bill", department=departments["Billing"], keywords=["unpaid"]),
+        ),
     }
 
 

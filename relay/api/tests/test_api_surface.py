@@ -13,12 +13,13 @@ def test_every_registered_endpoint_has_generic_test_cases():
     from relay.activities.tests import test_api as activities
     from relay.api.urls import router
     from relay.cases.tests import test_api as cases
+    from relay.cases.tests import test_routing_api as routing
     from relay.customers.tests import test_api as customers
     from relay.notifications.tests import test_api as notifications
 
     covered = {
         cls.endpoint
-        for module in (accounts, customers, activities, notifications, cases)
+        for module in (accounts, customers, activities, notifications, cases, routing)
         for cls in vars(module).values()
         if isinstance(cls, type) and issubclass(cls, APITestBase) and getattr(cls, "endpoint", None)
     }
