@@ -10,4 +10,4 @@ class NotificationsConfig(AppConfig):
         from relay.core import outbox
         from relay.notifications import delivery, permissions  # noqa: F401  (registers the row scopes)
 
-        outbox.register_deliverer("notifications", delivery.deliver_event)
+        outbox.register_deliverer("notifications", delivery.deliver_event, prepare=delivery.prepare_batch)

@@ -4,7 +4,8 @@ Registered with the outbox (relay.core.outbox.register_deliverer) by the app's r
 than once for the same event (a retry, a worker killed mid-way): every step is idempotent by constraint.
 
 * In the app: the notifications and their delivery rows are inserted in one transaction, both with
-  ON CONFLICT DO NOTHING (unique per event and recipient, and per event, recipient and channel).
+  ON CONFLICT DO NOTHING (unique per event and recipient, and per event, recipient and channel). A
+  drain does this for its whole claimed batch at once (`prepare_batch`, registered as the preparer).
 * E-mail: a message is sent first, and only then its delivery row (with `sent_at`) is inserted and
   committed. A row is therefore proof of a successful send, and a send that fails leaves nothing behind,
   so the retry sends it. The price: a crash between a successful send and that commit (a few
@@ -17,6 +18,7 @@ than once for the same event (a retry, a worker killed mid-way): every step is i
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -31,20 +33,82 @@ from relay.notifications.models import Notification, NotificationPreference
 from relay.notifications.preferences import Channels, candidate_kinds, resolve
 
 
-def deliver_event(event: OutboxEvent) -> None:
+@dataclass
+class _Plan:
+    """Who gets an event by which channel, worked out for a whole batch by `prepare_batch`."""
+
+    users: list[User]
+    channels: dict[int, Channels]
+    in_app_done: bool = False
+
+
+def _recipients(event: OutboxEvent, active: dict[int, User]) -> list[User]:
+    """The event's active recipients but its actor, in username order (the order e-mails go out)."""
     actor_id = event.payload.get("actor_id")
-    users = [
-        u
-        for u in User.objects.filter(pk__in=event.recipients, is_active=True).only(
-            "id", "email", "first_name"
-        )
-        if u.pk != actor_id
-    ]
-    if not users:
-        return
-    channels = channels_for(users, kind=event.name)
-    _deliver_in_app(event, [u for u in users if channels[u.pk].in_app])
+    users = [active[pk] for pk in set(event.recipients) if pk in active and pk != actor_id]
+    return sorted(users, key=lambda u: (u.username, u.pk))
+
+
+def _active_users(ids: set[int]) -> dict[int, User]:
+    return {
+        u.pk: u
+        for u in User.objects.filter(pk__in=ids, is_active=True).only("id", "username", "email", "first_name")
+    }
+
+
+def deliver_event(event: OutboxEvent) -> None:
+    plan: _Plan | None = getattr(event, "_notifications_plan", None)
+    if plan is None:
+        users = _recipients(event, _active_users(set(event.recipients)))
+        if not users:
+            return
+        plan = _Plan(users=users, channels=channels_for(users, kind=event.name))
+    users, channels = plan.users, plan.channels
+    if not plan.in_app_done:
+        _deliver_in_app(event, [u for u in users if channels[u.pk].in_app])
     _deliver_email(event, [u for u in users if channels[u.pk].email and u.email])
+
+
+def prepare_batch(events: list[OutboxEvent]) -> None:
+    """The in-app part of a claimed batch at once: the recipients and their preferences in one query
+    each, and every notice and delivery row of the batch in one transaction (ON CONFLICT DO NOTHING, as
+    event by event). Each event keeps its plan, so `deliver_event` then only sends the e-mails."""
+    active = _active_users({pk for event in events for pk in event.recipients})
+    kinds = sorted({kind for event in events for kind in candidate_kinds(event.name)})
+    rows: dict[int, list[tuple[str, bool, bool]]] = defaultdict(list)
+    if active:
+        for user_id, pref_kind, in_app, email in NotificationPreference.objects.filter(
+            user__in=list(active), kind__in=kinds
+        ).values_list("user_id", "kind", "in_app", "email"):
+            rows[user_id].append((pref_kind, in_app, email))
+    plans = {}
+    for event in events:
+        users = _recipients(event, active)
+        plans[event.pk] = _Plan(users=users, channels={u.pk: resolve(rows[u.pk], event.name) for u in users})
+    with transaction.atomic():
+        Notification.objects.bulk_create(
+            [
+                _notice(event, user)
+                for event in events
+                for user in plans[event.pk].users
+                if plans[event.pk].channels[user.pk].in_app
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        OutboxDelivery.objects.bulk_create(
+            [
+                OutboxDelivery(event=event, recipient=user, channel=DeliveryChannel.IN_APP)
+                for event in events
+                for user in plans[event.pk].users
+                if plans[event.pk].channels[user.pk].in_app
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+    for event in events:
+        plans[event.pk].in_app_done = True
+        event._notifications_plan = plans[event.pk]  # type: ignore[attr-defined]
 
 
 def channels_for(users: list[User], *, kind: str) -> dict[int, Channels]:
@@ -57,27 +121,25 @@ def channels_for(users: list[User], *, kind: str) -> dict[int, Channels]:
     return {u.pk: resolve(rows[u.pk], kind) for u in users}
 
 
+def _notice(event: OutboxEvent, user: User) -> Notification:
+    payload: dict[str, Any] = event.payload
+    return Notification(
+        recipient=user,
+        event=event,
+        kind=event.name,
+        title=str(payload["title"])[:255],
+        body=str(payload.get("body", "")),
+        url=str(payload.get("url", ""))[:500],
+        case_id=payload.get("case_id"),
+        created_at=event.created_at,
+    )
+
+
 def _deliver_in_app(event: OutboxEvent, users: list[User]) -> None:
     if not users:
         return
-    payload: dict[str, Any] = event.payload
     with transaction.atomic():
-        Notification.objects.bulk_create(
-            [
-                Notification(
-                    recipient=user,
-                    event=event,
-                    kind=event.name,
-                    title=str(payload["title"])[:255],
-                    body=str(payload.get("body", "")),
-                    url=str(payload.get("url", ""))[:500],
-                    case_id=payload.get("case_id"),
-                    created_at=event.created_at,
-                )
-                for user in users
-            ],
-            ignore_conflicts=True,
-        )
+        Notification.objects.bulk_create([_notice(event, user) for user in users], ignore_conflicts=True)
         OutboxDelivery.objects.bulk_create(
             [OutboxDelivery(event=event, recipient=user, channel=DeliveryChannel.IN_APP) for user in users],
             ignore_conflicts=True,

@@ -128,8 +128,9 @@ def _open(
     CaseStatusSpan.objects.create(
         case=case, status=status, category=status.category, entered_at=now, entered_by=actor
     )
+    watched = False
     for watcher in watchers:
-        _add_watcher(case, watcher, actor=actor)
+        watched = _add_watcher(case, watcher, actor=actor) is not None or watched
     event = events.record(
         case=case,
         kind=EventKind.CREATED,
@@ -155,7 +156,8 @@ def _open(
             data=decision.data(),
         )
     if notify:
-        events.notify(event=event, case=case, recipients=recipients.audience(case))
+        # a case opened just now has no watchers but those added above: no need to look them up otherwise
+        events.notify(event=event, case=case, recipients=recipients.audience(case, watchers=watched))
     return case
 
 

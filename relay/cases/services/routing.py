@@ -391,17 +391,24 @@ def sample_for(
     channel: str,
     originator: User | None,
     originating_department: Department | None,
+    rules: Iterable[Rule] | None = None,
 ) -> CaseSample:
+    """What the rules are matched against. Given the `rules`, the party's tags, roles and regions are
+    read only when one of them has such a condition (the matcher looks at nothing else)."""
     tags: frozenset[str] = frozenset()
     roles: frozenset[str] = frozenset()
     regions: set[str] = set()
+    conditions = None if rules is None else [r.conditions for r in rules]
     if party is not None and party.pk is not None:
-        tags = frozenset(party.tags.values_list("slug", flat=True))
-        roles = frozenset(PartyRoleAssignment.objects.filter(party=party).values_list("role", flat=True))
-        for region, country in ContactPoint.objects.filter(party=party, kind=ContactKind.ADDRESS).values_list(
-            "region", "country"
-        ):
-            regions.update(v for v in (region, country) if v)
+        if conditions is None or any(c.tiers or c.tags for c in conditions):
+            tags = frozenset(party.tags.values_list("slug", flat=True))
+        if conditions is None or any(c.roles for c in conditions):
+            roles = frozenset(PartyRoleAssignment.objects.filter(party=party).values_list("role", flat=True))
+        if conditions is None or any(c.regions for c in conditions):
+            for region, country in ContactPoint.objects.filter(
+                party=party, kind=ContactKind.ADDRESS
+            ).values_list("region", "country"):
+                regions.update(v for v in (region, country) if v)
     return CaseSample(
         subject=subject,
         body=body,
@@ -444,9 +451,8 @@ def route(
     if department is not None:
         return RoutingDecision(department=department, routed_by="chosen")
     rules = active_rules() if rules is None else rules
-    fallback = default_department(actor, originator)
     if not rules:
-        return RoutingDecision(department=fallback, routed_by="default")
+        return RoutingDecision(department=default_department(actor, originator), routed_by="default")
     sample = sample_for(
         party=party,
         subject=subject,
@@ -455,9 +461,11 @@ def route(
         channel=channel,
         originator=originator,
         originating_department=originating_department,
+        rules=rules,
     )
     winner, explanation = routing.match(rules, sample)
     if winner is None:
+        fallback = default_department(actor, originator)  # looked up only when no rule matched
         queue = fallback.name if fallback else "none (choose a department)"
         return RoutingDecision(
             department=fallback,
