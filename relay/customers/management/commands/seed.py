@@ -1,4 +1,4 @@
-"""`relay seed --parties N --interactions M`: bulk volume data for benchmarks."""
+"""`relay seed --parties N --interactions M --cases C`: bulk volume data for benchmarks."""
 
 from typing import Any
 
@@ -6,15 +6,24 @@ from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from relay.cases.seed import seed_cases
+from relay.core.exceptions import ApplicationError
 from relay.customers.seed import seed as run_seed
 
 
 class Command(BaseCommand):
-    help = "Generate N parties (2-3 contact points each) and M interactions, fast (COPY on PostgreSQL)."
+    help = (
+        "Generate N parties (2-3 contact points each), M interactions and C cases on the parties, fast "
+        "(generated inside the server on PostgreSQL)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--parties", type=int, required=True)
+        parser.add_argument("--parties", type=int, default=0)
         parser.add_argument("--interactions", type=int, default=0)
+        parser.add_argument("--cases", type=int, default=0, help="cases on the parties in the database")
+        parser.add_argument(
+            "--open-share", type=float, default=0.1, help="the share of the cases still open (default 0.1)"
+        )
         parser.add_argument("--batch", type=int, default=20_000)
         parser.add_argument("--seed", dest="random_seed", type=int, default=1, help="same seed, same data")
         parser.add_argument(
@@ -26,32 +35,65 @@ class Command(BaseCommand):
         *args: Any,
         parties: int,
         interactions: int,
+        cases: int,
+        open_share: float,
         batch: int,
         random_seed: int,
         workers: int | None,
         **options: Any,
     ) -> None:
-        if parties < 0 or interactions < 0 or batch < 1 or (workers is not None and workers < 1):
-            raise CommandError("--parties and --interactions must be >= 0, --batch and --workers >= 1.")
+        if min(parties, interactions, cases) < 0 or batch < 1 or (workers is not None and workers < 1):
+            raise CommandError(
+                "--parties, --interactions and --cases must be >= 0, --batch and --workers >= 1."
+            )
+        if not 0 <= open_share <= 1:
+            raise CommandError("--open-share is between 0 and 1.")
+        if not (parties or interactions or cases):
+            raise CommandError("Say what to generate: --parties, --interactions and/or --cases.")
         console = Console(file=self.stdout)  # type: ignore[arg-type]
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console) as bar:
             tasks = {
                 "parties": bar.add_task("parties", total=parties),
                 "interactions": bar.add_task("interactions", total=interactions),
+                "cases": bar.add_task("cases", total=cases),
             }
-            result = run_seed(
-                parties=parties,
-                interactions=interactions,
-                batch=batch,
-                seed_value=random_seed,
-                progress=lambda kind, n: bar.advance(tasks[kind], n),
-                workers=workers,
+            result = None
+            if parties or interactions:
+                result = run_seed(
+                    parties=parties,
+                    interactions=interactions,
+                    batch=batch,
+                    seed_value=random_seed,
+                    progress=lambda kind, n: bar.advance(tasks[kind], n),
+                    workers=workers,
+                )
+            try:
+                made = seed_cases(
+                    cases=cases,
+                    open_share=open_share,
+                    batch=batch,
+                    seed_value=random_seed,
+                    progress=lambda kind, n: bar.advance(tasks[kind], n),
+                    workers=workers,
+                )
+            except ApplicationError as exc:
+                raise CommandError(str(exc)) from exc
+        if result is not None:
+            rate = result.parties / result.seconds if result.seconds else 0
+            console.print(
+                f"Seeded {result.parties:,} parties, {result.contact_points:,} contact points and "
+                f"{result.interactions:,} interactions in {result.seconds:.1f} s "
+                f"({rate:,.0f} parties/s including interactions)."
             )
-        rate = result.parties / result.seconds if result.seconds else 0
-        console.print(
-            f"Seeded {result.parties:,} parties, {result.contact_points:,} contact points and "
-            f"{result.interactions:,} interactions in {result.seconds:.1f} s "
-            f"({rate:,.0f} parties/s including interactions)."
-        )
-        console.print("  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases.items()))
+            console.print(
+                "  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases.items())
+            )
+        if cases:
+            console.print(
+                f"Seeded {made.cases:,} cases ({made.open:,} open) in {made.seconds:.1f} s "
+                f"({made.cases / made.seconds if made.seconds else 0:,.0f} cases/s)."
+            )
+            console.print(
+                "  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in made.phases.items())
+            )
