@@ -1,0 +1,165 @@
+#!/usr/bin/env python
+"""Case benchmarks (issue 3) against a seeded database (see docs/benchmarks.md):
+
+    DATABASE_URL=... .venv/bin/relay seed --parties 100000
+    DATABASE_URL=... .venv/bin/python bench/cases.py [--cases 2000] [--processes 2]
+
+* create + route + outbox: `case_open` through the service layer (routing rules present, the outbox row
+  written in the same transaction), in N processes at once; cases/s.
+* outbox delivery: the events those openings emitted, drained by N processes calling the same drain the
+  worker runs (in-app notices, e-mail to the locmem backend); notifications/s.
+
+It writes into the configured database: use a benchmark database, never production data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.config.settings")
+
+
+def _setup() -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+
+def _fixtures() -> tuple[list[int], list[int]]:
+    """Bench departments with agents and a supervisor, a few routing rules; returns (party ids, user ids)."""
+    from relay.accounts.choices import Role
+    from relay.accounts.models import Department, User
+    from relay.customers.models import Party
+
+    departments = []
+    for name in ("Bench Care", "Bench Billing", "Bench Support"):
+        department, _ = Department.objects.get_or_create(
+            name=name, defaults={"slug": name.lower().replace(" ", "-")}
+        )
+        departments.append(department)
+        for i in range(5):
+            user, _ = User.objects.get_or_create(
+                username=f"{department.slug}-{i}", defaults={"role": Role.AGENT, "first_name": f"Agent {i}"}
+            )
+            user.departments.add(department)
+        supervisor, _ = User.objects.get_or_create(
+            username=f"{department.slug}-lead", defaults={"role": Role.SUPERVISOR}
+        )
+        supervisor.departments.add(department)
+        if department.supervisor_id != supervisor.pk:
+            department.supervisor = supervisor
+            department.save(update_fields=["supervisor"])
+    from relay.cases.models import RoutingRule
+    from relay.cases.services.routing import RuleInput, routing_rule_create
+
+    if not RoutingRule.objects.filter(name__startswith="bench").exists():
+        admin, _ = User.objects.get_or_create(username="bench-admin", defaults={"role": Role.ADMIN})
+        for word, department in zip(["bill", "dial", "fibre"], departments, strict=True):
+            routing_rule_create(
+                actor=admin,
+                data=RuleInput(
+                    name=f"bench {word}", department=department, keywords=[word], assignment="round_robin"
+                ),
+            )
+    parties = list(Party.objects.order_by("id").values_list("id", flat=True)[:20_000])
+    users = list(User.objects.filter(username__startswith="bench-care-").values_list("id", flat=True))
+    return parties, users
+
+
+SUBJECTS = ["Question about the bill", "No dial tone", "Fibre upgrade", "Moving house", "Roaming"]
+
+
+def _open_cases(args: tuple[int, int, list[int], int]) -> tuple[int, float]:
+    worker, count, parties, actor_id = args
+    _setup()
+    from django.db import connection
+
+    from relay.accounts.models import User
+    from relay.cases.services import case_open
+    from relay.customers.models import Party
+
+    connection.close()
+    actor = User.objects.get(pk=actor_id)
+    rows = list(Party.objects.filter(pk__in=parties[worker::7][:count]))
+    start = time.perf_counter()
+    for i in range(count):
+        case_open(
+            actor=actor,
+            party=rows[i % len(rows)],
+            subject=SUBJECTS[(worker + i) % len(SUBJECTS)],
+            description="Opened by bench/cases.py",
+            channel="phone",
+        )
+    return count, time.perf_counter() - start
+
+
+def _drain(_: int) -> tuple[int, float]:
+    _setup()
+    from relay.core import outbox
+
+    start = time.perf_counter()
+    total = 0
+    while True:
+        result = outbox.drain(batch_size=100, budget_seconds=3600)
+        if not result.claimed:
+            break
+        total += result.dispatched
+    return total, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=2000, help="cases per process")
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args()
+    _setup()
+    from django.db import connection
+
+    from relay.core.outbox_models import OutboxEvent
+    from relay.notifications.models import Notification
+
+    parties, users = _fixtures()
+    print(f"database: {connection.vendor}, {len(parties):,} parties to open cases on", flush=True)
+    pending = OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
+    if pending:
+        print(f"draining {pending:,} older undelivered events first", flush=True)
+        _drain(0)
+    connection.close()
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(args.processes) as pool:
+        start = time.perf_counter()
+        done = pool.map(
+            _open_cases, [(w, args.cases, parties, users[w % len(users)]) for w in range(args.processes)]
+        )
+        wall = time.perf_counter() - start
+    made = sum(n for n, _ in done)
+    print(
+        f"create + route + outbox ({args.processes} processes): {made:,} cases in {wall:.1f} s = "
+        f"{made / wall:,.0f} cases/s",
+        flush=True,
+    )
+    before = Notification.objects.count()
+    events = OutboxEvent.objects.filter(dispatched_at__isnull=True).count()
+    with ctx.Pool(args.processes) as pool:
+        start = time.perf_counter()
+        pool.map(_drain, range(args.processes))
+        wall = time.perf_counter() - start
+    notices = Notification.objects.count() - before
+    print(
+        f"outbox delivery ({args.processes} consumers): {events:,} events, {notices:,} in-app notices "
+        f"in {wall:.1f} s = {notices / wall:,.0f} notifications/s",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
