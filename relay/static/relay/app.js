@@ -140,8 +140,21 @@
     const target = event.detail.target;
     if (target && target.id === "case-dialog-content") focusDialog(target);
   });
+  // Bootstrap ignores Escape while the dialog is still sliding in: remember it and close once it is open
+  document.addEventListener("show.bs.modal", function (event) { event.target.dataset.opening = "1"; });
+  document.addEventListener("keydown", function (event) {
+    const opening = event.key === "Escape" && document.querySelector(".modal[data-opening]");
+    if (opening) opening.dataset.closeWhenOpen = "1";
+  });
   document.addEventListener("shown.bs.modal", function (event) {
-    const content = event.target.querySelector("#case-dialog-content");
+    const modal = event.target;
+    delete modal.dataset.opening;
+    if (modal.dataset.closeWhenOpen) {
+      delete modal.dataset.closeWhenOpen;
+      window.bootstrap.Modal.getOrCreateInstance(modal).hide();
+      return;
+    }
+    const content = modal.querySelector("#case-dialog-content");
     if (content) focusDialog(content);  // the content came before the modal finished opening
   });
   document.addEventListener("hidden.bs.modal", function (event) {
