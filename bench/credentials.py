@@ -27,7 +27,7 @@ user, _ = User.objects.get_or_create(username="bench", defaults={"role": "agent"
 _, token = api_token_create(user=user, name="http-bench")
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[BACKEND_SESSION_KEY] = "relay.accounts.backends.PasswordBackend"
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 last = Party.objects.order_by("-id").values_list("id", flat=True).first() or 1

@@ -94,6 +94,9 @@ SQLITE_PATH = VAR_DIR / "relay.sqlite3"
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}")
 _db = dj_database_url.parse(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # One connection per worker thread for its lifetime: opening one runs the pragmas below, which costs
+    # more than most requests (1.3 ms of a 1.5 ms health check).
+    _db["CONN_MAX_AGE"] = None
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -112,7 +115,7 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
             "min_size": int(os.environ.get("RELAY_DB_POOL_MIN", "2")),
             "max_size": int(os.environ.get("RELAY_DB_POOL_MAX", "10")),
             "timeout": 10,
-        }
+        },
     }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -123,7 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "relay.accounts.backends.PasswordBackend",
 ]
 
 LANGUAGE_CODE = "en"
