@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from relay.accounts.api import DepartmentViewSet, UserViewSet
 from relay.activities.api import AttachmentViewSet, InteractionViewSet, NoteViewSet
@@ -15,21 +15,22 @@ from relay.cases.routing_api import RoutingRuleViewSet
 from relay.customers.api import ContactPointViewSet, IdentifierViewSet, PartyViewSet, RelationshipViewSet
 from relay.notifications.api import NotificationPreferenceViewSet, NotificationViewSet
 
-router = DefaultRouter(trailing_slash="/?")  # type: ignore[arg-type]  # slash optional
-router.include_root_view = False
+# URL resolution tries the patterns in order, about 1 µs each: the busiest resources come first, and there
+# are no format-suffix (`.json`) twins (SimpleRouter, no API root view).
+router = SimpleRouter()  # every path ends in a slash, as the OpenAPI document and the links give them
 router.register("parties", PartyViewSet, basename="party")
+router.register("cases", CaseViewSet, basename="case")
+router.register("interactions", InteractionViewSet, basename="interaction")
+router.register("notifications", NotificationViewSet, basename="notification")
 router.register("contact-points", ContactPointViewSet, basename="contactpoint")
 router.register("relationships", RelationshipViewSet, basename="relationship")
 router.register("identifiers", IdentifierViewSet, basename="identifier")
-router.register("interactions", InteractionViewSet, basename="interaction")
 router.register("notes", NoteViewSet, basename="note")
 router.register("attachments", AttachmentViewSet, basename="attachment")
 router.register("users", UserViewSet, basename="user")
 router.register("departments", DepartmentViewSet, basename="department")
-router.register("notifications", NotificationViewSet, basename="notification")
 router.register("notification-preferences", NotificationPreferenceViewSet, basename="notificationpreference")
 router.register("routing-rules", RoutingRuleViewSet, basename="routingrule")
-router.register("cases", CaseViewSet, basename="case")
 router.register("case-categories", CaseCategoryViewSet, basename="casecategory")
 router.register("case-statuses", CaseStatusViewSet, basename="casestatus")
 

@@ -4,8 +4,10 @@ from django.urls import include, path
 
 from relay.core import views as core_views
 
+# Resolution walks these in order: the API and the busiest pages first (ordering changes no URL).
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", include("relay.api.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", core_views.home, name="home"),
@@ -14,6 +16,5 @@ urlpatterns = [
     path("", include("relay.notifications.urls")),
     path("cases/", include("relay.cases.urls")),
     path("routing/", include("relay.cases.routing_urls")),
-    path("api/v1/", include("relay.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -59,11 +59,47 @@ def test_lookup_of_an_unknown_or_garbage_number_finds_nobody(agent, ada):
     assert selectors.party_lookup_by_phone(actor=agent, raw="hello") == []
 
 
+def test_the_caller_lookup_answers_alike_by_sql_and_through_a_filtering_scope(agent, ada, monkeypatch):
+    from relay.accounts import permissions
+
+    namesake = services.party_create(  # a second party on the same number: both, by name
+        actor=agent,
+        data=PartyInput(
+            given_name="Aaron",
+            family_name="Lovelace",
+            contact_points=[ContactInput(kind="phone", raw="415 555 0100")],
+        ),
+    )
+    email_only = services.party_create(  # an e-mail that looks like the number is no phone match
+        actor=agent,
+        data=PartyInput(given_name="Mail", contact_points=[ContactInput(kind="email", raw="x@example.com")]),
+    )
+    brief = selectors.caller_lookup(actor=agent, raw="(415) 555-0100")  # the hand-written SQL
+    assert brief == [
+        {
+            "id": p.pk,
+            "kind": "person",
+            "display_name": p.display_name,
+            "lifecycle_stage": p.lifecycle_stage,
+            "phone": "+14155550100",
+        }
+        for p in (namesake, ada)
+    ]
+    assert email_only.pk not in {row["id"] for row in brief}
+
+    # a scope that filters parties (none does today) takes the ORM query, with the same answer shape
+    monkeypatch.setitem(
+        permissions._scopes, "customers.party", lambda qs, user, action: qs.exclude(pk=namesake.pk)
+    )
+    assert selectors.caller_lookup(actor=agent, raw="(415) 555-0100") == brief[1:]
+
+
 def test_anonymous_and_inactive_users_find_nothing(ada, inactive_user):
     from django.contrib.auth.models import AnonymousUser
 
     for actor in (AnonymousUser(), inactive_user):
         assert selectors.party_lookup_by_phone(actor=actor, raw="+14155550100") == []
+        assert selectors.caller_lookup(actor=actor, raw="+14155550100") == []
         assert selectors.party_search(actor=actor, query="ada") == []
         assert selectors.party_list(actor=actor, filters=PartyFilters()).items == []
 
