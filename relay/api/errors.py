@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -77,7 +78,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         return problem(413, "Request too large", "The request body is larger than the server accepts.")
     if isinstance(exc, SuspiciousOperation):
         return problem(400, "Bad request", "The request could not be read.")
-    if isinstance(exc, Http404):
+    if isinstance(exc, Http404 | ObjectDoesNotExist):  # a record read without get_object_or_404 too
         return problem(404, "Not found", "No such record, or you may not see it.")
     if isinstance(exc, DjangoPermissionDenied):
         return problem(403, "You may not do this", str(exc) or "")
@@ -113,10 +114,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 @csrf_exempt  # it changes nothing, and a refused CSRF check would answer in HTML
 def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
     """Any other path under /api/v1/: a problem document, not the staff UI's HTML 404 page."""
-    body = {
-        "type": "about:blank",
-        "title": "Not found",
-        "status": 404,
-        "detail": "No such API endpoint. The OpenAPI document at /api/v1/openapi.json lists them all.",
-    }
+    detail = "No such API endpoint. The OpenAPI document at /api/v1/openapi.json lists them all."
+    if not request.path.endswith("/"):
+        try:
+            if resolve(request.path + "/").url_name != "not-found":
+                detail = f"API paths end in a slash: {request.path}/"
+        except Resolver404:
+            pass
+    body = {"type": "about:blank", "title": "Not found", "status": 404, "detail": detail}
     return JsonResponse(body, status=404, content_type="application/problem+json")

@@ -235,3 +235,21 @@ def test_an_oversize_body_is_a_413_problem(agent, settings):
     body = json.dumps({"family_name": "x", "about": "y" * 5000})
     response = client_for(agent).generic("POST", "/api/v1/parties/", body, content_type="application/json")
     assert response.status_code == 413 and response["Content-Type"].startswith(PROBLEM)
+
+
+def test_a_record_read_without_get_object_or_404_is_a_404_problem_not_a_500():
+    from relay.api.errors import problem_exception_handler
+    from relay.customers.models import Party
+
+    response = problem_exception_handler(Party.DoesNotExist("gone"), {})
+    assert response is not None and response.status_code == 404
+    assert response.content_type == PROBLEM and response.data["title"] == "Not found"
+
+
+def test_an_unknown_path_is_a_404_problem_that_points_at_the_missing_slash(agent):
+    client = client_for(agent)
+    response = client.get("/api/v1/routing-rules/test")
+    assert response.status_code == 404 and response["Content-Type"].startswith(PROBLEM)
+    assert response.json()["detail"] == "API paths end in a slash: /api/v1/routing-rules/test/"
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404 and "OpenAPI document" in response.json()["detail"]
