@@ -42,3 +42,12 @@ def outbox_redrain() -> int:
 
     with origin(Origin.JOB):
         return drain().dispatched
+
+
+@HUEY.periodic_task(crontab(hour="3", minute="17"), name="relay.outbox_prune")
+def outbox_prune() -> int:
+    """Nightly: forget the outbox events delivered more than RELAY_OUTBOX_KEEP_DAYS ago (the inbox keeps
+    its own)."""
+    from relay.core.outbox import prune
+
+    return prune()

@@ -38,8 +38,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Exists, F, OuterRef
 
 from relay.core import clock
 from relay.core.outbox_models import OutboxEvent
@@ -342,3 +342,19 @@ def drain(*, batch_size: int | None = None, budget_seconds: float | None = None)
         if time.monotonic() > deadline:
             _enqueue_drain()
             return result
+
+
+def prune(*, keep: timedelta | None = None, batch_size: int = 1000) -> int:
+    """Delete the events delivered longer ago than `keep` (RELAY_OUTBOX_KEEP_DAYS, default 30), with their
+    delivery records, in batches; returns how many. An event that a row still refers to with PROTECT (a
+    notification in someone's inbox) stays, as do events not yet delivered, however old."""
+    keep = keep if keep is not None else timedelta(days=_setting("RELAY_OUTBOX_KEEP_DAYS", 30))
+    candidates = OutboxEvent.objects.filter(dispatched_at__lt=clock.now() - keep)
+    for rel in OutboxEvent._meta.related_objects:
+        if rel.on_delete is models.PROTECT:
+            referring = rel.related_model._default_manager.filter(**{rel.field.name: OuterRef("pk")})
+            candidates = candidates.filter(~Exists(referring))
+    pruned = 0
+    while ids := list(candidates.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        pruned += OutboxEvent.objects.filter(pk__in=ids).delete()[1].get(OutboxEvent._meta.label, 0)
+    return pruned

@@ -318,6 +318,34 @@ def test_the_periodic_re_drain_runs_every_minute(queue):
         assert "relay.outbox_redrain" in [task.name for task in queue.read_periodic(minute)]
 
 
+def test_prune_forgets_old_delivered_events_but_never_an_inbox_s_or_an_undelivered_one(agent, supervisor):
+    with time_machine.travel(clock.now() - timedelta(days=40), tick=False):
+        told = emit([agent])  # delivered: a notification in the agent's inbox refers to it
+        untold = emit([])  # delivered to nobody
+        waiting = emit([supervisor])  # never delivered (its worker keeps failing, say)
+        OutboxEvent.objects.filter(pk=waiting.pk).update(available_at=clock.now() + timedelta(days=365))
+        assert outbox.drain().dispatched == 2
+    recent = emit([])
+    outbox.drain()
+    assert OutboxDelivery.objects.filter(event=told).exists()
+
+    assert outbox.prune() == 1
+    assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {told.pk, waiting.pk, recent.pk}
+    assert Notification.objects.filter(event=told, recipient=agent).exists()
+
+    Notification.objects.filter(event=told).delete()  # once the inbox lets go, so does the outbox
+    assert outbox.prune(keep=timedelta(days=30), batch_size=1) == 1
+    assert not OutboxDelivery.objects.filter(event_id=told.pk).exists()
+    assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {waiting.pk, recent.pk}
+
+
+def test_the_outbox_is_pruned_nightly(queue):
+    from datetime import datetime
+
+    assert "relay.outbox_prune" in [t.name for t in queue.read_periodic(datetime(2026, 12, 1, 3, 17))]
+    assert "relay.outbox_prune" not in [t.name for t in queue.read_periodic(datetime(2026, 12, 1, 3, 18))]
+
+
 def test_the_admin_shows_the_outbox_read_only_and_can_retry_now(client, admin_user, agent, queue):
     event = emit([agent])
     OutboxEvent.objects.update(last_error="SMTPException: 421", available_at=clock.now() + timedelta(hours=1))
