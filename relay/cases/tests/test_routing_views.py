@@ -71,6 +71,20 @@ def test_only_managers_and_admins_reach_the_routing_screens(request, signed_in, 
     assert not DepartmentRouting.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("who", "shown"),
+    [("agent", False), ("supervisor", False), ("auditor", False), ("manager", True), ("admin_user", True)],
+)
+def test_the_menu_links_the_routing_screens_for_those_who_may_use_them_at_no_query_cost(
+    request, signed_in, who, shown, django_assert_max_num_queries
+):
+    client = signed_in(request.getfixturevalue(who))
+    client.get("/parties/")  # warm up (the session's first read)
+    with django_assert_max_num_queries(3):  # session, user, the page: the menu's permission check is free
+        html = client.get("/parties/").content.decode()
+    assert ('id="nav-routing"' in html) is shown
+
+
 def test_anonymous_users_are_sent_to_the_login_page(client, rule, departments):
     for name, (_method, url) in every_url(rule, departments["Billing"]).items():
         response = client.get(url)
