@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
 
 from relay.accounts.choices import Role
 from relay.core.testing.factories import DepartmentFactory, IdentifierSchemeFactory, UserFactory
+
+
+class _SerialWSGIServer(WSGIServer):
+    """A live server that answers one request at a time."""
+
+    def __init__(self, *args: Any, connections_override: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _serial_live_server_on_sqlite():
+    """On SQLite the browser tests' live server shares the test's in-memory connection between its request
+    threads; two requests at once (a page and the bell's poll) on one sqlite3 connection fail with "bad
+    parameter or other API misuse". PostgreSQL gives each thread its own connection and stays threaded."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        LiveServerThread.server_class = _SerialWSGIServer
 
 
 @pytest.fixture(autouse=True)
