@@ -330,6 +330,7 @@ def test_prune_forgets_old_delivered_events_but_never_an_inbox_s_or_an_undeliver
     assert OutboxDelivery.objects.filter(event=told).exists()
 
     assert outbox.prune() == 1
+    assert not OutboxEvent.objects.filter(pk=untold.pk).exists()
     assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {told.pk, waiting.pk, recent.pk}
     assert Notification.objects.filter(event=told, recipient=agent).exists()
 
