@@ -6,8 +6,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: run test setup setup-dev assets lint typecheck test-sqlite test-postgres test-sqlite-slow \
-	test-sqlite-quick test-postgres-slow test-postgres-quick bench clean
+.PHONY: run test setup setup-dev assets lint typecheck test-sqlite test-postgres bench clean
 
 $(BIN)/python:
 	@py=$$(scripts/find-python) && echo "Creating $(VENV) with $$py" && "$$py" -m venv $(VENV)
@@ -49,30 +48,21 @@ lint: setup-dev
 typecheck: setup-dev
 	$(BIN)/mypy relay
 
-# Each database's suite runs as two processes, the slow and browser tests and the rest, so that the four
-# share the two cores evenly (one process per database left a core idle for minutes at the end).
-SLOW := -m "slow or browser"
-QUICK := -m "not slow and not browser"
+test-sqlite: setup-dev
+	@echo "== pytest on SQLite"
+	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-sqlite: test-sqlite-slow test-sqlite-quick
-
-test-sqlite-slow test-sqlite-quick: test-sqlite-%: setup-dev
-	@echo "== pytest on SQLite ($*)"
-	$(BIN)/pytest $(if $(filter slow,$*),$(SLOW),$(QUICK)) $(PYTEST_ARGS)
-
-test-postgres: test-postgres-slow test-postgres-quick
-
-test-postgres-slow test-postgres-quick: test-postgres-%: setup-dev
+test-postgres: setup-dev
 	@if $(BIN)/python scripts/db-reachable "$(TEST_DATABASE_URL)"; then \
-		echo "== pytest on PostgreSQL ($(TEST_DATABASE_URL), $*)"; \
-		DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest $(if $(filter slow,$*),$(SLOW),$(QUICK)) $(PYTEST_ARGS); \
+		echo "== pytest on PostgreSQL ($(TEST_DATABASE_URL))"; \
+		DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest $(PYTEST_ARGS); \
 	else echo "== PostgreSQL not reachable at $(TEST_DATABASE_URL): skipping the PostgreSQL run"; fi
 
 test: lint typecheck
 	$(BIN)/relay check --fail-level WARNING
 	$(BIN)/relay makemigrations --check --dry-run
-	@echo "== pytest on SQLite and on PostgreSQL, side by side, each split in two (four processes, two cores)"
-	$(MAKE) --no-print-directory -j4 --output-sync=target test-sqlite test-postgres
+	@echo "== pytest on SQLite and on PostgreSQL, side by side (each run is one process: one core each)"
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 bench: setup-dev
 	$(BIN)/python bench/run.py

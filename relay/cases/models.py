@@ -182,6 +182,18 @@ class Case(VersionedModel):
             models.Index(
                 fields=["department", "status_category", "-opened_at", "-id"], name="case_queue_idx"
             ),
+            # the open queue (all open categories at once) in its two usual orders: a keyset page walks
+            # the index instead of sorting every open case of the department (52 ms -> 0.5 ms at 1 M)
+            models.Index(
+                fields=["department", "-opened_at", "-id"],
+                name="case_open_opened_idx",
+                condition=Q(status_category__in=sorted(OPEN_CATEGORIES)),
+            ),
+            models.Index(
+                fields=["department", "-last_activity_at", "-id"],
+                name="case_open_activity_idx",
+                condition=Q(status_category__in=sorted(OPEN_CATEGORIES)),
+            ),
             models.Index(fields=["assignee", "status_category", "-opened_at"], name="case_assignee_idx"),
             models.Index(fields=["party", "-opened_at"], name="case_party_idx"),
             models.Index(fields=["category"], name="case_category_idx"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import zlib
 
 import pytest
 import schemathesis
@@ -77,7 +78,22 @@ def token(supervisor, schemes, settings, tmp_path):
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
+def _coverage_runs_here(case) -> bool:
+    """The coverage phase (every boundary and negative case the document defines, ~120 requests an
+    operation) runs for half the operations on each database, chosen by a stable hash of the operation:
+    together the two runs cover every operation once, and each pays for half (it was 40 % of the suite).
+    The random examples run on both."""
+    from django.db import connection
+
+    if str(case.meta.phase.name) != "coverage":
+        return True
+    on_postgres = zlib.crc32(case.operation.label.encode()) % 2 == 1
+    return on_postgres == (connection.vendor == "postgresql")
+
+
 def test_no_server_errors_and_responses_match_the_document(case, token):
+    if not _coverage_runs_here(case):
+        return
     case.call_and_validate(
         headers={"Authorization": f"Bearer {token}"},
         checks=[

@@ -109,7 +109,9 @@ def test_the_queue_pages_with_a_keyset_cursor(queue, tech_agent, tech):
     assert _subjects(back) == _subjects(first)
 
 
-def test_queue_counts_are_one_group_by(queue, tech_agent, tech, billing):
+def test_queue_counts_group_the_open_cases_and_cap_the_resolved_and_closed(
+    queue, tech_agent, tech, billing, monkeypatch
+):
     with CaptureQueriesContext(connection) as queries:
         counts = selectors.queue_counts(actor=tech_agent, department=tech)
     assert counts == {
@@ -120,11 +122,18 @@ def test_queue_counts_are_one_group_by(queue, tech_agent, tech, billing):
         "resolved": 1,
         "closed": 0,
     }
-    grouped = [q["sql"] for q in queries.captured_queries if "GROUP BY" in q["sql"].upper()]
-    assert len(grouped) == 1
+    sqls = [q["sql"].upper() for q in queries.captured_queries]
+    grouped = [sql for sql in sqls if "GROUP BY" in sql]
+    assert len(grouped) == 1 and "'RESOLVED'" not in grouped[0] and "'CLOSED'" not in grouped[0]
+    # resolved and closed are counted with a LIMIT, never in full
+    assert sum("LIMIT 1000" in sql for sql in sqls) == 2
     # the only other query reads the (small) category tree for the confidentiality rule
-    assert len(queries.captured_queries) <= 2
+    assert len(sqls) <= 4
     assert sum(selectors.queue_counts(actor=tech_agent, department=billing).values()) == 0
+
+    monkeypatch.setattr(selectors, "COUNT_CAP", 1)
+    _resolve(queue["new"], tech_agent)
+    assert selectors.queue_counts(actor=tech_agent, department=tech)["resolved"] == 1  # 2 resolved, capped
 
 
 def test_my_cases_are_the_open_cases_assigned_to_me(queue, tech_agent):

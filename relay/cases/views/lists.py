@@ -78,7 +78,11 @@ def _tab_links(params: QueryDict, current: str, counts: dict[str, int]) -> list[
         query.pop("cursor", None)
         query["status"] = value
         n = sum(counts[c] for c in OPEN_CATEGORIES) if not value else counts[value]
-        tabs.append({"label": label, "count": n, "url": "?" + query.urlencode(), "active": value == current})
+        capped = value not in OPEN_CATEGORIES and n >= selectors.COUNT_CAP  # resolved, closed: up to the cap
+        count = f"{n:,}+" if value and capped else f"{n:,}"
+        tabs.append(
+            {"label": label, "count": count, "url": "?" + query.urlencode(), "active": value == current}
+        )
     return tabs
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import threading
+import traceback
 
 import django
 
@@ -62,7 +63,7 @@ def main() -> None:
                 except ConflictError:
                     conflicts += 1
         except Exception as exc:  # reported, and the test fails on it
-            errors.append(f"{type(exc).__name__}: {exc}")
+            errors.append(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-1500:]}")
         finally:
             connection.close()
         results[n] = {"created": created, "updated": updated, "conflicts": conflicts}
