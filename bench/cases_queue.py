@@ -59,9 +59,19 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     args = parser.parse_args()
     departments = list(Department.objects.filter(slug__startswith="bench-").order_by("name"))
-    if not departments:
-        sys.exit("No bench departments: run bench/cases.py once, then relay seed --cases N.")
-    agent = User.objects.get(username=f"{departments[0].slug}-0")
+    if departments:
+        agent = User.objects.get(username=f"{departments[0].slug}-0")
+    else:  # cases seeded on the demo's departments: an agent of the first one that has open cases
+        departments = [
+            d
+            for d in Department.objects.filter(is_active=True).order_by("name")
+            if Case.objects.filter(department=d, status_category__in=OPEN_CATEGORIES).exists()
+        ]
+        if not departments:
+            sys.exit("No open cases: run relay seed --cases N first.")
+        agent = User.objects.filter(departments=departments[0], is_active=True, role="agent").first()
+        if agent is None:
+            sys.exit(f"{departments[0].name} has no active agent.")
     total = Case.objects.count()
     still_open = Case.objects.filter(status_category__in=OPEN_CATEGORIES).count()
     print(f"database: {connection.vendor}, {total:,} cases, {still_open:,} open", flush=True)

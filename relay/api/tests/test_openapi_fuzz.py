@@ -69,15 +69,6 @@ def token(supervisor, schemes, settings, tmp_path):
     return raw
 
 
-@schema.parametrize()
-@settings(
-    # the coverage phase already sends every boundary and negative case of the document (about 120 requests
-    # an operation); random examples cost ~0.1 s each to generate, so a few suffice for make test
-    max_examples=int(os.environ.get("RELAY_FUZZ_EXAMPLES", "8")),
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-)
 def _coverage_runs_here(case) -> bool:
     """The coverage phase (every boundary and negative case the document defines, ~120 requests an
     operation) runs for half the operations on each database, chosen by a stable hash of the operation:
@@ -91,6 +82,15 @@ def _coverage_runs_here(case) -> bool:
     return on_postgres == (connection.vendor == "postgresql")
 
 
+@schema.parametrize()
+@settings(
+    # the coverage phase already sends every boundary and negative case of the document (about 120 requests
+    # an operation); random examples cost ~0.1 s each to generate, so a few suffice for make test
+    max_examples=int(os.environ.get("RELAY_FUZZ_EXAMPLES", "8")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
 def test_no_server_errors_and_responses_match_the_document(case, token):
     if not _coverage_runs_here(case):
         return
