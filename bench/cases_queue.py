@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +24,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.config.settings")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import django
+import timing  # bench/timing.py: the script's folder is on sys.path
 
 django.setup()
 
@@ -38,20 +37,8 @@ from relay.cases.choices import OPEN_CATEGORIES  # noqa: E402
 from relay.cases.models import Case  # noqa: E402
 
 
-def percentiles(samples: list[float]) -> str:
-    q = statistics.quantiles(samples, n=100, method="inclusive")
-    return f"p50 {q[49]:6.2f}  p95 {q[94]:6.2f}  p99 {q[98]:6.2f}  max {max(samples):7.2f} ms"
-
-
 def measure(name: str, samples: int, call: Callable[[int], object]) -> None:
-    for i in range(min(20, samples)):  # warm caches and the connection
-        call(i)
-    times = []
-    for i in range(samples):
-        start = time.perf_counter()
-        call(i)
-        times.append((time.perf_counter() - start) * 1000)
-    print(f"{name:<52} {percentiles(times)}", flush=True)
+    timing.measure(name, samples, call, width=52)
 
 
 def main() -> None:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +22,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.config.settings")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import django
+import timing  # bench/timing.py: the script's folder is on sys.path
 
 django.setup()
 
@@ -38,20 +37,8 @@ from relay.customers.models import Party  # noqa: E402
 from relay.customers.seed import phone_of  # noqa: E402
 
 
-def percentiles(samples: list[float]) -> str:
-    q = statistics.quantiles(samples, n=100, method="inclusive")
-    return f"p50 {q[49]:6.2f}  p95 {q[94]:6.2f}  p99 {q[98]:6.2f}  max {max(samples):7.2f} ms"
-
-
 def measure(name: str, samples: int, call: Callable[[], object]) -> None:
-    for _ in range(min(20, samples)):  # warm caches and the connection
-        call()
-    times = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    print(f"{name:<44} {percentiles(times)}", flush=True)
+    timing.measure(name, samples, lambda _i: call())
 
 
 def main() -> None:
