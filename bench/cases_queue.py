@@ -5,9 +5,9 @@
     DATABASE_URL=... .venv/bin/python bench/cases_queue.py [--samples 300]
 
 Times are measured in-process through Django's test client (middleware, view, queries, template), as
-bench/run.py does, for an agent of one of the bench departments: the queue's first page in each sort,
-pages deep in the queue (keyset cursors), a status tab, and "my cases". Prints p50 / p95 / p99 in ms.
-Read-only; every loop is bounded by --samples.
+bench/run.py does, for an agent of the busiest department (most open cases): the queue's first page in
+each sort, pages deep in the queue (keyset cursors), a status tab, and "my cases". Prints p50 / p95 / p99
+in ms. Read-only; every loop is bounded by --samples.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import timing  # bench/timing.py: the script's folder is on sys.path
 django.setup()
 
 from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from relay.accounts.models import Department, User  # noqa: E402
@@ -45,20 +46,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=300)
     args = parser.parse_args()
-    departments = list(Department.objects.filter(slug__startswith="bench-").order_by("name"))
-    if departments:
-        agent = User.objects.get(username=f"{departments[0].slug}-0")
-    else:  # cases seeded on the demo's departments: an agent of the first one that has open cases
-        departments = [
-            d
-            for d in Department.objects.filter(is_active=True).order_by("name")
-            if Case.objects.filter(department=d, status_category__in=OPEN_CATEGORIES).exists()
-        ]
-        if not departments:
-            sys.exit("No open cases: run relay seed --cases N first.")
-        agent = User.objects.filter(departments=departments[0], is_active=True, role="agent").first()
-        if agent is None:
-            sys.exit(f"{departments[0].name} has no active agent.")
+    # the busiest queues: the departments with the most open cases, measured as an agent of the first
+    busiest = (
+        Case.objects.filter(status_category__in=OPEN_CATEGORIES)
+        .values("department")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:6]
+    )
+    departments = [Department.objects.get(pk=row["department"]) for row in busiest]
+    if not departments:
+        sys.exit("No open cases: run relay seed --cases N first.")
+    agent = User.objects.filter(departments=departments[0], is_active=True, role="agent").first()
+    if agent is None:
+        sys.exit(f"{departments[0].name} has no active agent.")
     total = Case.objects.count()
     still_open = Case.objects.filter(status_category__in=OPEN_CATEGORIES).count()
     print(f"database: {connection.vendor}, {total:,} cases, {still_open:,} open", flush=True)

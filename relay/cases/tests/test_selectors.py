@@ -136,6 +136,25 @@ def test_queue_counts_group_the_open_cases_and_cap_the_resolved_and_closed(
     assert selectors.queue_counts(actor=tech_agent, department=tech)["resolved"] == 1  # 2 resolved, capped
 
 
+def test_the_department_s_own_people_count_without_the_per_row_rule_and_outsiders_with_it(
+    open_case, tech_agent, tech_supervisor, agent, tech
+):
+    from relay.cases.tests.factories import CaseCategoryFactory
+    from relay.core.testing.factories import UserFactory
+
+    secret = CaseCategoryFactory(name="Fraud", is_confidential=True)
+    open_case(subject="secret", category=secret)
+    open_case(subject="plain")
+    for insider in (tech_agent, tech_supervisor):
+        with CaptureQueriesContext(connection) as queries:
+            assert selectors.queue_counts(actor=insider, department=tech)["new"] == 2
+        grouped = next(q["sql"] for q in queries.captured_queries if "GROUP BY" in q["sql"])
+        assert "JOIN" not in grouped  # no confidentiality join: an index-only count
+    # the care agent who logged them is the originator of both: an agent of no department instead
+    outsider = UserFactory(username="outsider", role="agent")
+    assert selectors.queue_counts(actor=outsider, department=tech)["new"] == 1
+
+
 def test_my_cases_are_the_open_cases_assigned_to_me(queue, tech_agent):
     assert _subjects(selectors.my_cases(actor=tech_agent)) == ["mine"]
     services.case_assign(actor=tech_agent, case=queue["urgent"], assignee=tech_agent, expected_version=1)
