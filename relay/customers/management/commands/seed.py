@@ -58,25 +58,17 @@ class Command(BaseCommand):
                 "interactions": bar.add_task("interactions", total=interactions),
                 "cases": bar.add_task("cases", total=cases),
             }
+            common: dict[str, Any] = {
+                "batch": batch,
+                "seed_value": random_seed,
+                "progress": lambda kind, n: bar.advance(tasks[kind], n),
+                "workers": workers,
+            }
             result = None
             if parties or interactions:
-                result = run_seed(
-                    parties=parties,
-                    interactions=interactions,
-                    batch=batch,
-                    seed_value=random_seed,
-                    progress=lambda kind, n: bar.advance(tasks[kind], n),
-                    workers=workers,
-                )
+                result = run_seed(parties=parties, interactions=interactions, **common)
             try:
-                made = seed_cases(
-                    cases=cases,
-                    open_share=open_share,
-                    batch=batch,
-                    seed_value=random_seed,
-                    progress=lambda kind, n: bar.advance(tasks[kind], n),
-                    workers=workers,
-                )
+                made = seed_cases(cases=cases, open_share=open_share, **common)
             except ApplicationError as exc:
                 raise CommandError(str(exc)) from exc
         if result is not None:
