@@ -76,3 +76,50 @@ class EventKind(models.TextChoices):
     WATCHER_ADDED = "watcher_added", "Watcher added"
     WATCHER_REMOVED = "watcher_removed", "Watcher removed"
     EDITED = "edited", "Edited"
+    SLA_WARNING = "sla_warning", "SLA at risk"
+    SLA_BREACHED = "sla_breached", "SLA breached"
+    SLA_ESCALATED = "sla_escalated", "SLA escalated"
+
+
+# --- SLA (docs/adr/0010-sla.md) ---------------------------------------------------------------------------
+
+
+class SlaTarget(models.TextChoices):
+    """What an SLA clock times."""
+
+    ACKNOWLEDGE = "acknowledge", "First response"
+    RESOLVE = "resolve", "Resolution"
+    UPDATE = "update", "Update to the customer"
+
+
+class ClockState(models.TextChoices):
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    MET = "met", "Met"
+    MISSED = "missed", "Missed"  # stopped after its due time
+    CANCELLED = "cancelled", "Cancelled"  # the policy no longer sets this target, or the case was merged
+
+
+# clocks that still count (or wait to count again)
+LIVE_CLOCK_STATES: frozenset[str] = frozenset({ClockState.RUNNING, ClockState.PAUSED})
+
+
+class SlaStatus(models.TextChoices):
+    """The badge of a case: the worst of its live clocks."""
+
+    NONE = "", "No SLA"
+    ON_TIME = "on_time", "On time"
+    AT_RISK = "at_risk", "At risk"
+    BREACHED = "breached", "Breached"
+    PAUSED = "paused", "Paused"
+
+
+class OnTransfer(models.TextChoices):
+    KEEP = "keep", "Keep counting"
+    RESTART = "restart", "Restart the clocks"
+
+
+class EscalationReassign(models.TextChoices):
+    NONE = "", "Leave the assignee"
+    SUPERVISOR = "supervisor", "Reassign to the department's supervisor"
+    DEPARTMENT = "department", "Transfer to the escalation department"

@@ -14,11 +14,16 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from relay.cases.choices import (
+    LIVE_CLOCK_STATES,
     OPEN_CATEGORIES,
+    ClockState,
     EventKind,
     LinkKind,
+    OnTransfer,
     Priority,
     ResolutionCode,
+    SlaStatus,
+    SlaTarget,
     StatusCategory,
     Visibility,
 )
@@ -172,9 +177,16 @@ class Case(VersionedModel):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_cases"
     )
     reopened_count = models.PositiveIntegerField(default=0)
+    # the SLA badge, kept by relay/cases/services/sla.py from the case's clocks (SlaClock): the worst
+    # state of its live clocks and the earliest due time of those running. Written with queryset
+    # updates, under the case's row lock, without a new version.
+    sla_status = models.CharField(
+        max_length=10, choices=SlaStatus.choices, blank=True, default="", db_default="", editable=False
+    )
+    sla_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = CaseQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = HistoricalRecords(bases=[AuditedHistoryModel], excluded_fields=["sla_status", "sla_due_at"])
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -192,6 +204,12 @@ class Case(VersionedModel):
             models.Index(
                 fields=["department", "-last_activity_at", "-id"],
                 name="case_open_activity_idx",
+                condition=Q(status_category__in=sorted(OPEN_CATEGORIES)),
+            ),
+            # the "at risk" and "breached" views of a department, soonest due first
+            models.Index(
+                fields=["department", "sla_status", "sla_due_at", "id"],
+                name="case_open_sla_idx",
                 condition=Q(status_category__in=sorted(OPEN_CATEGORIES)),
             ),
             models.Index(fields=["assignee", "status_category", "-opened_at"], name="case_assignee_idx"),
@@ -461,3 +479,215 @@ class DepartmentRouting(VersionedModel):
 
     def __str__(self) -> str:
         return f"{self.department_id}: {self.strategy}"
+
+
+# --- SLA (docs/adr/0010-sla.md) --------------------------------------------------------------------------
+
+
+class BusinessCalendar(VersionedModel):
+    """When the clocks count: working hours per weekday in a time zone, minus holidays (a country's and
+    region's presets from the `holidays` package plus custom dates), or 24/7. The arithmetic is pure:
+    relay/cases/sla.py."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    always_open = models.BooleanField(default=False, help_text="24/7: every hour counts")
+    # weekday ("0" = Monday .. "6" = Sunday) -> [["09:00", "12:00"], ["13:00", "17:00"]]
+    hours = models.JSONField(default=dict, blank=True)
+    holiday_country = models.CharField(max_length=8, blank=True, help_text="ISO code of the presets")
+    holiday_subdivision = models.CharField(max_length=16, blank=True, help_text="Region of the presets")
+    # [{"date": "2026-12-24", "name": "Christmas Eve"}]
+    custom_holidays = models.JSONField(default=list, blank=True)
+    is_default = models.BooleanField(default=False, help_text="Used where no department or policy names one")
+
+    objects = RestrictedQuerySet.as_manager()
+    history = HistoricalRecords(bases=[AuditedHistoryModel])
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="business_calendar_one_default",
+                violation_error_message="Another calendar is already the default.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DepartmentCalendar(models.Model):
+    """The calendar a department works to (a policy's own calendar wins over it)."""
+
+    department = models.OneToOneField(
+        "accounts.Department", primary_key=True, on_delete=models.CASCADE, related_name="sla_calendar"
+    )
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="departments")
+
+    objects = RestrictedQuerySet.as_manager()
+    history = HistoricalRecords(bases=[AuditedHistoryModel])
+
+    def __str__(self) -> str:
+        return f"{self.department_id}: {self.calendar_id}"
+
+
+class SlaPolicy(VersionedModel):
+    """The targets a case works to: the first active policy (by `order`) whose conditions the case meets.
+
+    Conditions are lists on the row (like routing rules): an empty list does not constrain, the values
+    of one list are alternatives. Targets are business minutes on the calendar (the policy's, else the
+    department's, else the default one, else 24/7); an empty target sets no clock. `escalation` is the
+    chain applied once a clock is breached: level 1 at the breach, each later level `after_minutes`
+    (business time) after it: [{"after_minutes": 0, "raise_priority": true, "reassign": "supervisor",
+    "department": null}, ...].
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=0, help_text="Policies are tried from the lowest order up")
+    priorities = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=list, blank=True, help_text="Category ids (each with its subtree)")
+    departments = models.JSONField(default=list, blank=True, help_text="Department ids")
+    channels = models.JSONField(default=list, blank=True)
+    tiers = models.JSONField(default=list, blank=True, help_text="Tier names (tags 'tier-<name>')")
+    acknowledge_minutes = models.PositiveIntegerField(null=True, blank=True)
+    resolve_minutes = models.PositiveIntegerField(null=True, blank=True)
+    update_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Longest time between updates to the customer"
+    )
+    warn_percent = models.PositiveSmallIntegerField(
+        default=80, help_text="Warn the handler when this share of a target is used"
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar, null=True, blank=True, on_delete=models.PROTECT, related_name="policies"
+    )
+    on_transfer = models.CharField(max_length=10, choices=OnTransfer.choices, default=OnTransfer.KEEP)
+    escalation = models.JSONField(default=list, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    history = HistoricalRecords(bases=[AuditedHistoryModel])
+
+    class Meta:
+        verbose_name_plural = "SLA policies"
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(warn_percent__gte=1) & Q(warn_percent__lte=99), name="sla_policy_warn_percent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def target_minutes(self, target: str) -> int | None:
+        return {
+            SlaTarget.ACKNOWLEDGE: self.acknowledge_minutes,
+            SlaTarget.RESOLVE: self.resolve_minutes,
+            SlaTarget.UPDATE: self.update_minutes,
+        }[SlaTarget(target)]
+
+
+class SlaClock(models.Model):
+    """One target of one case: how much business time it may use, how much it has used, when it is due.
+
+    While running, `consumed` is the business time used up to `running_since`; paused (the case waits on
+    the customer or a third party) `running_since` is empty and nothing counts. `next_at` is the next
+    moment the sweep must look at the clock (the warning, the breach, the next escalation level), empty
+    when nothing is pending: the sweep reads a partial index of it. A restart (the update target after
+    each update to the customer; all targets on a transfer with "restart") begins a new `cycle`.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="sla_clocks")
+    target = models.CharField(max_length=12, choices=SlaTarget.choices)
+    state = models.CharField(max_length=10, choices=ClockState.choices, default=ClockState.RUNNING)
+    policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="clocks"
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="clocks"
+    )
+    cycle = models.PositiveIntegerField(default=1)
+    target_seconds = models.PositiveIntegerField()
+    warn_seconds = models.PositiveIntegerField()
+    consumed = models.DurationField(help_text="Business time used (up to running_since while running)")
+    started_at = models.DateTimeField(help_text="When this cycle started")
+    running_since = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_total = models.DurationField(help_text="Wall-clock time spent paused, all cycles")
+    warn_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True, help_text="The due time that was missed")
+    level = models.PositiveSmallIntegerField(default=0, help_text="Escalation levels applied this cycle")
+    next_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    breaches = models.PositiveIntegerField(default=0, help_text="Cycles that ran out, all cycles")
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["case_id", "target"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "target"], name="sla_clock_one_per_target"),
+            models.CheckConstraint(
+                condition=~Q(state=ClockState.RUNNING) | Q(running_since__isnull=False),
+                name="sla_clock_running_has_start",
+            ),
+        ]
+        indexes = [
+            # the sweep: what is due now, soonest first; nothing else is in this index
+            models.Index(fields=["next_at"], name="sla_clock_next_idx", condition=Q(next_at__isnull=False)),
+            # metrics: clocks stopped in a period
+            models.Index(fields=["stopped_at", "target"], name="sla_clock_stopped_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.target} {self.state}"
+
+    def is_live(self) -> bool:
+        return self.state in LIVE_CLOCK_STATES
+
+
+class SlaAlert(models.Model):
+    """A warning (level 0), a breach (level 1) or a later escalation level of one clock cycle: recorded
+    and notified exactly once. The unique constraint decides, not a check before the insert: a sweep
+    inserts with ON CONFLICT DO NOTHING and acts only on the rows that carry its own `token`."""
+
+    clock = models.ForeignKey(SlaClock, on_delete=models.CASCADE, related_name="alerts")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="sla_alerts")
+    target = models.CharField(max_length=12, choices=SlaTarget.choices)
+    cycle = models.PositiveIntegerField()
+    level = models.PositiveSmallIntegerField(help_text="0 warning, 1 breach, 2... escalation levels")
+    due_at = models.DateTimeField()
+    at = models.DateTimeField(help_text="When the sweep recorded it")
+    late_seconds = models.PositiveIntegerField(default=0, help_text="How late the due time was, wall-clock")
+    department = models.ForeignKey(
+        "accounts.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token = models.CharField(max_length=32, editable=False)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["clock", "cycle", "level"], name="sla_alert_once"),
+        ]
+        indexes = [
+            models.Index(fields=["department", "at"], name="sla_alert_department_idx"),
+            models.Index(fields=["case", "at"], name="sla_alert_case_idx"),
+            models.Index(fields=["token"], name="sla_alert_token_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.target} level {self.level}"
+
+    def is_breach(self) -> bool:
+        return self.level >= 1

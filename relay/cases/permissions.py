@@ -9,6 +9,8 @@
   need a supervisor or above.
 * Routing rules are read by all staff and edited (and tested) by managers and admins
   (`cases.manage_routing`).
+* SLA policies and business calendars likewise (`cases.manage_sla`); a case's clocks and alerts are
+  readable with the case.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ WORK_CASES = "work_cases"
 LEAD_CASES = "lead_cases"
 CONFIGURE_CASES = "configure_cases"
 MANAGE_ROUTING = "manage_routing"
+MANAGE_SLA = "manage_sla"
 
 _WORKER_ROLES: frozenset[str] = frozenset({Role.AGENT, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
 _LEAD_ROLES: frozenset[str] = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
@@ -42,6 +45,7 @@ _CASE_CAPABILITIES: dict[str, frozenset[str]] = {
     LEAD_CASES: _LEAD_ROLES,
     CONFIGURE_CASES: frozenset({Role.ADMIN}),
     MANAGE_ROUTING: frozenset({Role.MANAGER, Role.ADMIN}),
+    MANAGE_SLA: frozenset({Role.MANAGER, Role.ADMIN}),
 }
 # who automatic assignment may pick (an auditor in a department works no cases)
 WORKER_ROLES = _WORKER_ROLES
@@ -160,6 +164,7 @@ can_work_cases = _case_cap(WORK_CASES)
 can_lead_cases = _case_cap(LEAD_CASES)
 can_configure_cases = _case_cap(CONFIGURE_CASES)
 can_manage_routing = _case_cap(MANAGE_ROUTING)
+can_manage_sla = _case_cap(MANAGE_SLA)
 
 rules.add_perm("cases.view_case", can_see_case)
 rules.add_perm("cases.add_case", can_work_cases)
@@ -185,6 +190,16 @@ for _model in ("routingrule", "departmentrouting"):
     rules.add_perm(f"cases.add_{_model}", can_manage_routing)
     rules.add_perm(f"cases.change_{_model}", can_manage_routing)
     rules.add_perm(f"cases.delete_{_model}", can_manage_routing)
+# SLA (docs/adr/0010-sla.md): all staff read policies and calendars (a case page shows its targets);
+# managers and admins edit them
+rules.add_perm("cases.manage_sla", can_manage_sla)
+for _model in ("businesscalendar", "departmentcalendar", "slapolicy"):
+    rules.add_perm(f"cases.view_{_model}", is_staff_member)
+    rules.add_perm(f"cases.add_{_model}", can_manage_sla)
+    rules.add_perm(f"cases.change_{_model}", can_manage_sla)
+    rules.add_perm(f"cases.delete_{_model}", can_manage_sla)
+for _model in ("slaclock", "slaalert"):
+    rules.add_perm(f"cases.view_{_model}", is_staff_member)
 
 
 # --- row scopes ---------------------------------------------------------------------------------------
@@ -213,7 +228,14 @@ def _through_case_scope(qs: QuerySet, user: Any, action: str) -> QuerySet:
     return qs.filter(case__in=visible_cases(Case.objects.all(), user).values("pk"))
 
 
-for _label in ("cases.caseevent", "cases.casewatcher", "cases.caselink", "cases.casestatusspan"):
+for _label in (
+    "cases.caseevent",
+    "cases.casewatcher",
+    "cases.caselink",
+    "cases.casestatusspan",
+    "cases.slaclock",
+    "cases.slaalert",
+):
     register_scope(_label)(_through_case_scope)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
@@ -42,6 +44,21 @@ def outbox_redrain() -> int:
 
     with origin(Origin.JOB):
         return drain().dispatched
+
+
+@HUEY.periodic_task(crontab(minute="*"), name="relay.sla_sweep")
+def sla_sweep() -> int:
+    """SLA clocks are evaluated at least every 30 s: a sweep now, and one enqueued for half a minute
+    later (Huey's periodic tasks run once a minute at most). Sweeps may overlap, on any number of
+    workers: each warning, breach and escalation is recorded and notified once
+    (relay/cases/services/sla.py)."""
+    from relay.cases.tasks import sla_sweep as task
+    from relay.core import clock
+    from relay.core.audit import Origin, origin
+
+    task.using(run_after=clock.now() + timedelta(seconds=30)).enqueue()
+    with origin(Origin.JOB):
+        return task.call()
 
 
 @HUEY.periodic_task(crontab(hour="3", minute="17"), name="relay.outbox_prune")

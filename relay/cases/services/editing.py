@@ -10,6 +10,7 @@ from relay.accounts.models import User
 from relay.cases import events, recipients
 from relay.cases.choices import EventKind, Priority
 from relay.cases.models import Case
+from relay.cases.services import sla
 from relay.cases.services._base import _lock, _save
 from relay.core import clock
 from relay.core.exceptions import ApplicationError
@@ -64,6 +65,8 @@ def case_update(*, actor: User, case: Case, changes: dict[str, Any], expected_ve
     now = clock.now()
     current.last_activity_at = now
     _save(current, actor)
+    if diff.keys() & {"priority", "category", "channel"}:
+        sla.sync(current, at=now)
     labels = ", ".join(
         str(getattr(Case._meta.get_field(name), "verbose_name", name)) for name in sorted(diff)
     )

@@ -15,6 +15,7 @@ from relay.activities.services import InteractionInput, interaction_log
 from relay.cases import events, recipients
 from relay.cases.choices import EventKind, ResolutionCode, StatusCategory, Visibility
 from relay.cases.models import Case, CaseEvent, CaseStatus
+from relay.cases.services import sla
 from relay.cases.services._base import (
     _SETTABLE_CATEGORIES,
     _check_choice,
@@ -89,6 +90,7 @@ def case_acknowledge(*, actor: User, case: Case, expected_version: int | None, n
         current.acknowledged_at = now
     current.last_activity_at = now
     _save(current, actor)
+    sla.sync(current, at=now)
     event = events.record(
         case=current,
         kind=EventKind.ACKNOWLEDGED,
@@ -139,6 +141,7 @@ def case_transfer(
     current.department, current.assignee = target, assignee
     current.last_activity_at = now
     _save(current, actor)
+    sla.sync(current, at=now, transferred=True)
     to = f"{target.name}" + (f" ({assignee.display_name})" if assignee else "")
     event = events.record(
         case=current,
@@ -180,6 +183,8 @@ def case_add_note(
     now = clock.now()
     mentions = [u for u in mentioned_users(body) if u.pk != actor.pk]
     _touch(current, now, response=visibility == Visibility.CUSTOMER)
+    if visibility == Visibility.CUSTOMER:
+        sla.sync(current, at=now, responded=True)
     label = "Note for the customer" if visibility == Visibility.CUSTOMER else "Internal note"
     event = events.record(
         case=current,
@@ -213,6 +218,8 @@ def _link_interaction(*, actor: User, case: Case, entry: TimelineEntry, notify: 
     at = clock.now()
     outbound = entry.direction == Direction.OUTBOUND
     _touch(case, at, response=outbound)
+    if outbound:
+        sla.sync(case, at=at, responded=True)
     event = events.record(
         case=case,
         kind=EventKind.INTERACTION_LOGGED,
@@ -293,6 +300,7 @@ def case_set_status(
     previous = _enter_status(current, status, actor=actor, at=now)
     current.last_activity_at = now
     _save(current, actor)
+    sla.sync(current, at=now)
     event = events.record(
         case=current,
         kind=EventKind.STATUS_CHANGED,
@@ -333,6 +341,7 @@ def case_resolve(
     current.resolution_summary = resolution_summary.strip()
     current.resolved_at = current.last_activity_at = now
     _save(current, actor)
+    sla.sync(current, at=now)
     event = events.record(
         case=current,
         kind=EventKind.RESOLVED,
@@ -414,6 +423,7 @@ def case_reopen(*, actor: User, case: Case, reason: str, expected_version: int |
     current.reopened_count += 1
     current.last_activity_at = now
     _save(current, actor)
+    sla.sync(current, at=now)
     event = events.record(
         case=current,
         kind=EventKind.REOPENED,

@@ -11,6 +11,7 @@ from relay.activities.models import TimelineEntry
 from relay.cases import events, recipients
 from relay.cases.choices import EventKind, LinkKind, ResolutionCode, StatusCategory
 from relay.cases.models import Case, CaseEvent, CaseLink, CaseWatcher
+from relay.cases.services import sla
 from relay.cases.services._base import (
     _add_watcher,
     _enter_status,
@@ -34,6 +35,8 @@ MERGE_HANDLING: dict[tuple[str, str], str] = {
     ("cases.case", "merged_into"): "cases merged into the duplicate now point at the surviving case",
     ("activities.timelineentry", "case"): "moved, with ref_id, so the entries follow the events",
     ("cases.casestatusspan", "case"): "kept: the duplicate's own status history, ending in closed",
+    ("cases.slaclock", "case"): "kept and cancelled: the surviving case's own clocks go on",
+    ("cases.slaalert", "case"): "kept: the duplicate's own warnings and breaches (metrics count them)",
 }
 
 
@@ -122,6 +125,7 @@ def case_merge(
     dup.resolved_at = dup.resolved_at or now
     dup.closed_at = dup.last_activity_at = now
     _save(dup, actor)
+    sla.sync(dup, at=now)
     into.last_activity_at = now
     _save(into, actor)
 

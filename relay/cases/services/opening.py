@@ -16,7 +16,7 @@ from relay.activities.services import InteractionInput, interaction_log
 from relay.cases import events, recipients
 from relay.cases.choices import EventKind, LinkKind, Priority, StatusCategory
 from relay.cases.models import Case, CaseCategory, CaseLink, CaseNumber, CaseStatusSpan, format_case_number
-from relay.cases.services import routing
+from relay.cases.services import routing, sla
 from relay.cases.services._base import (
     _add_watcher,
     _check_member,
@@ -128,6 +128,7 @@ def _open(
     CaseStatusSpan.objects.create(
         case=case, status=status, category=status.category, entered_at=now, entered_by=actor
     )
+    sla.sync(case, at=now, opened=True)
     watched = False
     for watcher in watchers:
         watched = _add_watcher(case, watcher, actor=actor) is not None or watched

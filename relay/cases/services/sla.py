@@ -1,0 +1,622 @@
+"""SLA clocks (issue 4, docs/adr/0010-sla.md): every open case's clocks, kept in step with the case, and
+the sweep that warns, records breaches and escalates them, exactly once.
+
+* `sync(case, at=...)` is called by every case service that changes what the clocks depend on (opening,
+  acknowledging, an update to the customer, a status, the priority, category or channel, a transfer,
+  resolving, reopening, merging), inside its transaction and under the case's row lock. It matches the
+  policy, checkpoints the business time used so far on the old calendar, applies the new targets, pauses
+  or resumes, stops what is done, plans the next moment the sweep must look (`next_at`) and writes the
+  case's badge (`sla_status`, `sla_due_at`).
+* `sweep(now=...)` takes the clocks whose `next_at` has come (a partial index holds only those with
+  something pending), records each warning (level 0), breach (level 1) and later escalation level once
+  per clock cycle, tells the people concerned and applies the escalation chain. Rows are claimed with
+  `FOR UPDATE SKIP LOCKED` (clocks, then their cases, never waiting: a case a service holds is left for
+  the next sweep), and an `SlaAlert` is inserted with ON CONFLICT DO NOTHING: only the sweep whose token
+  the row carries acts on it. A sweep killed mid-way rolls back its batch; the next one does it again.
+
+The business-time arithmetic is pure (relay/cases/sla.py); this module only reads and writes rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from relay.accounts.models import Department
+from relay.cases import events, recipients
+from relay.cases.choices import (
+    WAITING_CATEGORIES,
+    ClockState,
+    EscalationReassign,
+    EventKind,
+    OnTransfer,
+    Priority,
+    SlaStatus,
+    SlaTarget,
+)
+from relay.cases.models import (
+    BusinessCalendar,
+    Case,
+    DepartmentCalendar,
+    SlaAlert,
+    SlaClock,
+    SlaPolicy,
+)
+from relay.cases.routing import TIER_TAG_PREFIX, tag_key
+from relay.cases.sla import WorkCalendar, parse_intervals
+from relay.core import clock as clock_module
+from relay.core import outbox
+from relay.core.audit import with_actor
+
+ZERO = timedelta(0)
+PRIORITY_STEPS: tuple[str, ...] = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
+TARGET_PHRASES: dict[str, str] = {
+    SlaTarget.ACKNOWLEDGE: "first response",
+    SlaTarget.RESOLVE: "resolution",
+    SlaTarget.UPDATE: "update to the customer",
+}
+
+# --- calendars and policies ---------------------------------------------------------------------------
+
+ALWAYS_OPEN = WorkCalendar(zone="UTC", always_open=True)
+# built calendars by (id, version): their day caches stay warm across requests and sweeps
+_built: dict[tuple[int, int], WorkCalendar] = {}
+
+
+def work_calendar(row: BusinessCalendar | None) -> WorkCalendar:
+    """The pure calendar of a row (24/7 without one), built once per version of the row."""
+    if row is None:
+        return ALWAYS_OPEN
+    key = (row.pk, row.version)
+    built = _built.get(key)
+    if built is None:
+        built = _built[key] = build_calendar(row)
+    return built
+
+
+def build_calendar(row: BusinessCalendar) -> WorkCalendar:
+    week = {
+        int(day): parse_intervals(", ".join(f"{start}-{end}" for start, end in intervals))
+        for day, intervals in (row.hours or {}).items()
+    }
+    return WorkCalendar(
+        zone=row.time_zone,
+        week=week,
+        holidays=[date.fromisoformat(h["date"]) for h in row.custom_holidays or []],
+        country=row.holiday_country,
+        subdivision=row.holiday_subdivision,
+        always_open=row.always_open,
+    )
+
+
+def active_policies() -> list[SlaPolicy]:
+    return list(SlaPolicy.objects.filter(is_active=True).select_related("calendar").order_by("order", "id"))
+
+
+def policy_matches(
+    policy: SlaPolicy, case: Case, *, category_path: Sequence[int], tags: Iterable[str]
+) -> bool:
+    """Every condition the policy sets holds (an empty list does not constrain)."""
+    if policy.priorities and case.priority not in policy.priorities:
+        return False
+    if policy.departments and case.department_id not in policy.departments:
+        return False
+    if policy.channels and case.channel not in policy.channels:
+        return False
+    if policy.categories and not set(policy.categories) & set(category_path):
+        return False
+    if policy.tiers:
+        tag_set = set(tags)
+        if not any(tag_key(TIER_TAG_PREFIX + t) in tag_set for t in policy.tiers):
+            return False
+    return True
+
+
+def match_policy(case: Case, policies: Sequence[SlaPolicy] | None = None) -> SlaPolicy | None:
+    """The first active policy (by order) whose conditions the case meets."""
+    from relay.cases.services.routing import category_path
+
+    policies = active_policies() if policies is None else policies
+    if not policies:
+        return None
+    path = category_path(case.category) if case.category_id else ()
+    tags: list[str] = []
+    if any(p.tiers for p in policies):
+        tags = list(case.party.tags.values_list("slug", flat=True))
+    return next((p for p in policies if policy_matches(p, case, category_path=path, tags=tags)), None)
+
+
+def calendar_for(policy: SlaPolicy | None, department_id: int | None) -> BusinessCalendar | None:
+    """The policy's calendar, else the department's, else the default one, else none (24/7)."""
+    if policy is not None and policy.calendar_id is not None:
+        return policy.calendar
+    if department_id is not None:
+        link = (
+            DepartmentCalendar.objects.select_related("calendar").filter(department_id=department_id).first()
+        )
+        if link is not None:
+            return link.calendar
+    return BusinessCalendar.objects.filter(is_default=True).first()
+
+
+def due_preview(
+    *, policy: SlaPolicy, start: datetime, department_id: int | None = None
+) -> dict[str, datetime | None]:
+    """When a case opened at `start` under `policy` would be due, per target (for the editors)."""
+    cal = work_calendar(calendar_for(policy, department_id))
+    return {
+        target: (cal.add(start, timedelta(minutes=m)) if (m := policy.target_minutes(target)) else None)
+        for target in SlaTarget.values
+    }
+
+
+# --- one case's clocks ------------------------------------------------------------------------------------
+
+
+def _checkpoint(c: SlaClock, at: datetime) -> None:
+    """Fold the business time used since `running_since` into `consumed` (on the clock's own calendar)."""
+    if c.state == ClockState.RUNNING and c.running_since is not None and at > c.running_since:
+        c.consumed += work_calendar(c.calendar).elapsed(c.running_since, at)
+        c.running_since = at
+
+
+def _new_cycle(c: SlaClock, at: datetime) -> None:
+    c.cycle += 1
+    c.consumed = ZERO
+    c.started_at = at
+    c.warned_at = c.breached_at = None
+    c.level = 0
+    if c.state == ClockState.RUNNING:
+        c.running_since = at
+
+
+def _stop(c: SlaClock, at: datetime, *, cancelled: bool = False) -> None:
+    _checkpoint(c, at)
+    if c.state == ClockState.PAUSED and c.paused_at is not None:
+        c.paused_total += max(at - c.paused_at, ZERO)
+    if cancelled:
+        c.state = ClockState.CANCELLED
+    elif c.level >= 1 or c.consumed > timedelta(seconds=c.target_seconds):
+        if c.level == 0:  # ran out between two sweeps: it counts, though nobody is told any more
+            c.breaches += 1
+        c.state = ClockState.MISSED
+    else:
+        c.state = ClockState.MET
+    c.running_since = c.paused_at = c.warn_at = c.next_at = None
+    c.stopped_at = at
+
+
+def _run_or_pause(c: SlaClock, at: datetime, *, waiting: bool) -> None:
+    if waiting and c.state == ClockState.RUNNING:
+        _checkpoint(c, at)
+        c.state, c.running_since, c.paused_at = ClockState.PAUSED, None, at
+    elif not waiting and c.state == ClockState.PAUSED:
+        if c.paused_at is not None:
+            c.paused_total += max(at - c.paused_at, ZERO)
+        c.state, c.running_since, c.paused_at = ClockState.RUNNING, at, None
+
+
+def _level_at(c: SlaClock, level: int, cal: WorkCalendar) -> datetime | None:
+    """When a running clock reaches escalation `level` (1: its due time; 2...: the chain's later levels)."""
+    assert c.running_since is not None
+    if level == 1:
+        used = timedelta(seconds=c.target_seconds)
+    else:
+        chain = c.policy.escalation if c.policy is not None else []
+        if level > len(chain):
+            return None
+        used = timedelta(seconds=c.target_seconds, minutes=int(chain[level - 1].get("after_minutes") or 0))
+    remaining = used - c.consumed
+    return cal.add(c.running_since, remaining) if remaining > ZERO else c.running_since
+
+
+def _plan(c: SlaClock) -> None:
+    """Due and warning times and the sweep's `next_at`, from the state just set."""
+    if c.state != ClockState.RUNNING:
+        c.warn_at = c.next_at = None
+        if c.state != ClockState.PAUSED:
+            return
+        c.due_at = None  # a paused clock is due when it runs again
+        return
+    cal = work_calendar(c.calendar)
+    c.due_at = _level_at(c, 1, cal)
+    warn = timedelta(seconds=c.warn_seconds)
+    assert c.running_since is not None
+    if c.warned_at is None and c.level == 0:
+        c.warn_at = cal.add(c.running_since, warn - c.consumed) if warn > c.consumed else c.running_since
+    else:
+        c.warn_at = None
+    pending = [t for t in (c.warn_at, _level_at(c, c.level + 1, cal)) if t is not None]
+    c.next_at = min(pending) if pending else None
+
+
+def _fresh_clock(case: Case, target: str, at: datetime) -> SlaClock:
+    return SlaClock(
+        case=case,
+        target=target,
+        state=ClockState.RUNNING,
+        target_seconds=0,
+        warn_seconds=0,
+        consumed=ZERO,
+        started_at=at,
+        running_since=at,
+        paused_total=ZERO,
+    )
+
+
+def sync(
+    case: Case,
+    *,
+    at: datetime | None = None,
+    responded: bool = False,
+    transferred: bool = False,
+    opened: bool = False,
+    policies: Sequence[SlaPolicy] | None = None,
+) -> list[SlaClock]:
+    """Bring the case's clocks in line with the case as it now is (see the module docstring).
+
+    `responded`: the customer was just updated (restarts the update clock). `transferred`: the case just
+    changed department or handler (restarts every clock when the policy says so)."""
+    at = at or clock_module.now()
+    clocks: dict[str, SlaClock] = {}
+    if not opened:  # a case opened in this transaction has no clocks yet
+        clocks = {c.target: c for c in SlaClock.objects.filter(case=case).select_related("policy", "calendar")}
+    changed: list[SlaClock] = []
+    if not case.is_open() or case.merged_into_id is not None:
+        for done in clocks.values():
+            if done.is_live():
+                _stop(done, at, cancelled=case.merged_into_id is not None)
+                changed.append(done)
+    else:
+        policy = match_policy(case, policies)
+        calendar = calendar_for(policy, case.department_id) if policy is not None else None
+        waiting = case.status_category in WAITING_CATEGORIES
+        restart = transferred and policy is not None and policy.on_transfer == OnTransfer.RESTART
+        acknowledged = case.acknowledged_at is not None or case.first_response_at is not None
+        for target in SlaTarget.values:
+            minutes = policy.target_minutes(target) if policy is not None else None
+            existing = clocks.get(target)
+            if minutes is None:
+                if existing is not None and existing.is_live():
+                    _stop(existing, at, cancelled=True)
+                    changed.append(existing)
+                continue
+            assert policy is not None
+            if existing is None:
+                if target == SlaTarget.ACKNOWLEDGE and acknowledged:
+                    continue  # answered before any policy applied
+                c = clocks[target] = _fresh_clock(case, target, at)
+            elif not (c := existing).is_live():
+                if target == SlaTarget.ACKNOWLEDGE:
+                    continue  # a first response happens once
+                # reopened: the resolution clock goes on from what it had used; the update clock anew
+                c.state, c.running_since, c.stopped_at = ClockState.RUNNING, at, None
+                if target == SlaTarget.UPDATE:
+                    _new_cycle(c, at)
+            else:
+                _checkpoint(c, at)
+            if restart or (responded and target == SlaTarget.UPDATE):
+                _new_cycle(c, at)
+            c.policy, c.calendar = policy, calendar
+            c.target_seconds = minutes * 60
+            c.warn_seconds = minutes * 60 * policy.warn_percent // 100
+            if target == SlaTarget.ACKNOWLEDGE and acknowledged:
+                _stop(c, at)
+            else:
+                _run_or_pause(c, at, waiting=waiting)
+                _plan(c)
+            changed.append(c)
+    new = [c for c in changed if c.pk is None]
+    for c in changed:
+        if c.pk is not None:
+            c.save()
+    SlaClock.objects.bulk_create(new)
+    set_badge(case, list(clocks.values()), at)
+    return list(clocks.values())
+
+
+def badge(clocks: Iterable[SlaClock], at: datetime) -> tuple[str, datetime | None]:
+    """The worst state of the live clocks, and the earliest due time of those running."""
+    live = [c for c in clocks if c.is_live()]
+    if not live:
+        return SlaStatus.NONE, None
+    running = [c for c in live if c.state == ClockState.RUNNING]
+    due = min((c.due_at for c in running if c.due_at is not None), default=None)
+    if any(c.level >= 1 for c in live):
+        return SlaStatus.BREACHED, due
+    if any(c.warned_at is not None or (c.warn_at is not None and c.warn_at <= at) for c in running):
+        return SlaStatus.AT_RISK, due
+    if not running:
+        return SlaStatus.PAUSED, None
+    return SlaStatus.ON_TIME, due
+
+
+def set_badge(case: Case, clocks: Iterable[SlaClock], at: datetime) -> None:
+    status, due = badge(clocks, at)
+    if (case.sla_status, case.sla_due_at) != (status, due):
+        case.sla_status, case.sla_due_at = status, due
+        Case.objects.filter(pk=case.pk).update(sla_status=status, sla_due_at=due)
+
+
+# --- the sweep --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    now: datetime
+    clocks: int = 0
+    warnings: int = 0
+    breaches: int = 0
+    escalations: int = 0
+    skipped: int = 0  # cases another transaction held; the next sweep takes them
+    alerts: list[int] = field(default_factory=list)
+
+    def as_text(self) -> str:
+        return (
+            f"Swept as of {self.now.isoformat()}: {self.clocks} clocks due, {self.warnings} warnings, "
+            f"{self.breaches} breaches, {self.escalations} escalations"
+            + (f", {self.skipped} left for the next sweep (busy)" if self.skipped else "")
+        )
+
+
+def sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepResult:
+    """Record and notify every warning, breach and escalation due by `now`, in batches of one
+    transaction each. Any number of sweeps may run at once."""
+    now = now or clock_module.now()
+    result = SweepResult(now=now)
+    while True:
+        with transaction.atomic():
+            claimed = _sweep_batch(now, batch_size, result)
+        if claimed < batch_size:
+            return result
+
+
+def _sweep_batch(now: datetime, batch_size: int, result: SweepResult) -> int:
+    clocks = list(
+        SlaClock.objects.select_for_update(skip_locked=True)
+        .filter(next_at__lte=now)
+        .order_by("next_at", "id")[:batch_size]
+    )
+    if not clocks:
+        return 0
+    case_ids = {c.case_id for c in clocks}
+    cases = {
+        case.pk: case
+        for case in Case.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("department", "status")
+        .filter(pk__in=case_ids)
+    }
+    policy_ids = {c.policy_id for c in clocks if c.policy_id}
+    calendar_ids = {c.calendar_id for c in clocks if c.calendar_id}
+    policies = {p.pk: p for p in SlaPolicy.objects.filter(pk__in=policy_ids)}
+    calendars = {b.pk: b for b in BusinessCalendar.objects.filter(pk__in=calendar_ids)}
+    token = uuid.uuid4().hex
+    due: list[tuple[SlaClock, SlaAlert]] = []
+    touched: list[SlaClock] = []
+    for c in clocks:
+        case = cases.get(c.case_id)
+        if case is None:
+            result.skipped += 1
+            continue
+        result.clocks += 1
+        c.case = case
+        c.policy = policies.get(c.policy_id) if c.policy_id else None
+        c.calendar = calendars.get(c.calendar_id) if c.calendar_id else None
+        touched.append(c)
+        if c.state != ClockState.RUNNING or not case.is_open():
+            c.next_at = None  # stale: the services keep live clocks planned
+            continue
+        cal = work_calendar(c.calendar)
+        if c.warned_at is None and c.warn_at is not None and c.warn_at <= now:
+            c.warned_at = now
+            if c.level == 0 and c.due_at is not None and c.due_at > now:
+                due.append((c, _alert(c, 0, c.warn_at, now, token)))
+        while (reached := _level_at(c, c.level + 1, cal)) is not None and reached <= now:
+            c.level += 1
+            if c.level == 1:
+                c.breached_at = reached
+                c.breaches += 1
+            due.append((c, _alert(c, c.level, reached, now, token)))
+        _plan(c)
+    SlaAlert.objects.bulk_create([alert for _, alert in due], ignore_conflicts=True)
+    ours = set(
+        SlaAlert.objects.filter(token=token).values_list("clock_id", "cycle", "level")
+    )  # the constraint decided: act only on what this sweep inserted
+    SlaClock.objects.bulk_update(
+        touched, ["warned_at", "breached_at", "level", "breaches", "warn_at", "due_at", "next_at"]
+    )
+    escalated: set[int] = set()
+    for c, alert in due:
+        if (c.pk, alert.cycle, alert.level) not in ours:
+            continue
+        if alert.level == 0:
+            result.warnings += 1
+            _tell_warning(c, alert)
+        else:
+            result.breaches += alert.level == 1
+            result.escalations += alert.level > 1
+            if _escalate(c, alert):
+                escalated.add(c.case_id)
+    for case_id in {c.case_id for c in touched}:
+        case = cases[case_id]
+        if case_id in escalated:
+            sync(case, at=now)
+        else:
+            set_badge(case, [c for c in touched if c.case_id == case_id] + _other_clocks(case, touched), now)
+    return len(clocks)
+
+
+def _other_clocks(case: Case, touched: list[SlaClock]) -> list[SlaClock]:
+    mine = {c.pk for c in touched if c.case_id == case.pk}
+    if len(mine) == len(SlaTarget.values):
+        return []
+    return list(SlaClock.objects.filter(case=case).exclude(pk__in=mine))
+
+
+def _alert(c: SlaClock, level: int, due_at: datetime, now: datetime, token: str) -> SlaAlert:
+    return SlaAlert(
+        clock=c,
+        case_id=c.case_id,
+        target=c.target,
+        cycle=c.cycle,
+        level=level,
+        due_at=due_at,
+        at=now,
+        late_seconds=max(int((now - due_at).total_seconds()), 0),
+        department_id=c.case.department_id,
+        assignee_id=c.case.assignee_id,
+        token=token,
+    )
+
+
+def how_late(seconds: int) -> str:
+    """'2 h 5 min', '3 days 4 h', 'less than a minute'."""
+    minutes = seconds // 60
+    if minutes < 1:
+        return "less than a minute"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "", f"{hours} h" if hours else ""]
+    parts.append(f"{mins} min" if mins and not days else "")
+    return " ".join(p for p in parts if p)
+
+
+def _payload(case: Case, title: str, body: str, alert: SlaAlert, event_id: int | None) -> dict[str, Any]:
+    return {
+        "title": f"{case.number} {title}",
+        "body": body,
+        "url": case.get_absolute_url(),
+        "case_id": case.pk,
+        "case_number": case.number,
+        "event_id": event_id,
+        "actor_id": None,
+        "target": alert.target,
+        "level": alert.level,
+        "due_at": alert.due_at.isoformat(),
+        "late_seconds": alert.late_seconds,
+    }
+
+
+def _tell_warning(c: SlaClock, alert: SlaAlert) -> None:
+    """At risk: the handler is told, once."""
+    case = c.case
+    assert c.due_at is not None
+    minutes = max(int((c.due_at - alert.at).total_seconds()) // 60, 0)
+    title = f"At risk: {TARGET_PHRASES[c.target]} due in {how_late(minutes * 60)}"
+    outbox.emit(
+        "case.sla.warning",
+        payload=_payload(case, title, case.subject, alert, None),
+        recipients=recipients.allowed(case, recipients.handler_ids(case)),
+        key=f"sla:{c.pk}:{alert.cycle}:0",
+    )
+
+
+def _office_ids(case: Case) -> set[int]:
+    """The originating office: the originator and the members of the originating department."""
+    ids = recipients.department_member_ids(case.originating_department_id)
+    if case.originator_id is not None:
+        ids.add(case.originator_id)
+    return ids
+
+
+def _escalate(c: SlaClock, alert: SlaAlert) -> bool:
+    """Record the dropped ball (or later level) on the case, tell the handler, the supervisor and the
+    originating office, request an update, and apply the chain's level. True when the case changed."""
+    case = c.case
+    phrase = TARGET_PHRASES[c.target]
+    late = how_late(alert.late_seconds)
+    chain = c.policy.escalation if c.policy is not None else []
+    step: dict[str, Any] = chain[alert.level - 1] if alert.level <= len(chain) else {}
+    actions = _apply_step(case, step)
+    if alert.level == 1:
+        headline = f"Dropped ball: {phrase} overdue by {late}; update requested"
+        kind, name = EventKind.SLA_BREACHED, "case.sla.breached"
+    else:
+        headline = f"Escalated to level {alert.level}: {phrase} overdue by {late}"
+        kind, name = EventKind.SLA_ESCALATED, "case.sla.escalated"
+    if actions:
+        headline += "; " + "; ".join(actions)
+    told = recipients.handler_ids(case) | _office_ids(case)
+    if (supervisor := recipients.supervisor_id(case)) is not None:
+        told.add(supervisor)
+    event = events.record(
+        case=case,
+        kind=kind,
+        actor=None,
+        at=alert.at,
+        headline=headline,
+        data={
+            "target": c.target,
+            "level": alert.level,
+            "cycle": alert.cycle,
+            "due_at": alert.due_at.isoformat(),
+            "late_seconds": alert.late_seconds,
+            "update_requested": True,
+            "actions": actions,
+        },
+    )
+    outbox.emit(
+        name,
+        payload=_payload(case, headline, case.subject, alert, event.pk),
+        recipients=recipients.allowed(case, told),
+        key=f"sla:{c.pk}:{alert.cycle}:{alert.level}",
+    )
+    return bool(actions)
+
+
+def _apply_step(case: Case, step: dict[str, Any]) -> list[str]:
+    """Apply one level of the escalation chain to the (locked) case; what was done, in words."""
+    done: list[str] = []
+    if step.get("raise_priority") and case.priority != PRIORITY_STEPS[-1]:
+        case.priority = PRIORITY_STEPS[PRIORITY_STEPS.index(case.priority) + 1]
+        done.append(f"priority raised to {Priority(case.priority).label.lower()}")
+    reassign = step.get("reassign") or EscalationReassign.NONE
+    if reassign == EscalationReassign.SUPERVISOR:
+        supervisor = case.department.supervisor
+        if supervisor is not None and supervisor.is_active and case.assignee_id != supervisor.pk:
+            case.assignee = supervisor
+            done.append(f"reassigned to {supervisor.display_name}")
+    elif reassign == EscalationReassign.DEPARTMENT and step.get("department"):
+        target = Department.objects.filter(pk=step["department"], is_active=True).first()
+        if target is not None and target.pk != case.department_id:
+            case.department, case.assignee = target, None
+            done.append(f"transferred to {target.name}")
+    if done:
+        case.version += 1
+        case.updated_at = clock_module.now()
+        with_actor(case, None)
+        case.save()
+    return done
+
+
+# --- metrics ------------------------------------------------------------------------------------------
+
+
+def business_minutes(c: SlaClock, at: datetime | None = None) -> int:
+    """Business minutes the clock has used (up to `at` while running)."""
+    used = c.consumed
+    if c.state == ClockState.RUNNING and c.running_since is not None:
+        used += work_calendar(c.calendar).elapsed(c.running_since, at or clock_module.now())
+    return int(used.total_seconds() // 60)
+
+
+__all__ = [
+    "ALWAYS_OPEN",
+    "SweepResult",
+    "active_policies",
+    "badge",
+    "build_calendar",
+    "business_minutes",
+    "calendar_for",
+    "due_preview",
+    "how_late",
+    "match_policy",
+    "sweep",
+    "sync",
+    "work_calendar",
+]

@@ -1,0 +1,14 @@
+"""Background jobs of cases: the SLA sweep (scheduled every 30 s by relay/config/huey.py)."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from relay.cases.services import sla
+
+
+@task
+def sla_sweep() -> int:
+    """Record and notify the SLA warnings, breaches and escalations now due; how many clocks it took.
+    Idempotent and safe on any number of workers at once."""
+    return sla.sweep().clocks
