@@ -265,7 +265,8 @@ def sync(
     at = at or clock_module.now()
     clocks: dict[str, SlaClock] = {}
     if not opened:  # a case opened in this transaction has no clocks yet
-        clocks = {c.target: c for c in SlaClock.objects.filter(case=case).select_related("policy", "calendar")}
+        rows = SlaClock.objects.filter(case=case).select_related("policy", "calendar")
+        clocks = {c.target: c for c in rows}
     changed: list[SlaClock] = []
     if not case.is_open() or case.merged_into_id is not None:
         for done in clocks.values():
@@ -327,8 +328,8 @@ def badge(clocks: Iterable[SlaClock], at: datetime) -> tuple[str, datetime | Non
         return SlaStatus.NONE, None
     running = [c for c in live if c.state == ClockState.RUNNING]
     due = min((c.due_at for c in running if c.due_at is not None), default=None)
-    if any(c.level >= 1 for c in live):
-        return SlaStatus.BREACHED, due
+    if any(c.level >= 1 for c in live) or any(c.due_at is not None and c.due_at <= at for c in running):
+        return SlaStatus.BREACHED, due  # an overdue clock is breached before the sweep says so
     if any(c.warned_at is not None or (c.warn_at is not None and c.warn_at <= at) for c in running):
         return SlaStatus.AT_RISK, due
     if not running:

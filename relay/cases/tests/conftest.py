@@ -9,6 +9,8 @@ from django.apps import apps
 
 from relay.accounts.choices import Role
 from relay.cases import services
+from relay.cases.choices import Priority
+from relay.cases.models import BusinessCalendar, SlaPolicy
 from relay.core.models import OutboxEvent
 from relay.core.testing.factories import PartyFactory, UserFactory
 
@@ -87,3 +89,38 @@ def outbox():
         return list(qs.filter(name=name) if name else qs)
 
     return _events
+
+
+# --- SLA (issue 4): a Mon-Fri 09:00-17:00 Berlin calendar, and policies on it ----------------------------
+
+
+@pytest.fixture
+def sla_calendar(db):
+    hours = {str(day): [["09:00", "17:00"]] for day in range(5)}
+    return BusinessCalendar.objects.create(name="Office hours", time_zone="Europe/Berlin", hours=hours)
+
+
+@pytest.fixture
+def sla_policy(sla_calendar):
+    return SlaPolicy.objects.create(
+        name="High priority",
+        order=10,
+        priorities=[Priority.HIGH],
+        acknowledge_minutes=60,
+        resolve_minutes=8 * 60,
+        update_minutes=4 * 60,
+        warn_percent=80,
+        calendar=sla_calendar,
+    )
+
+
+@pytest.fixture
+def sla_normal_policy(sla_calendar):
+    return SlaPolicy.objects.create(
+        name="Everything else", order=20, resolve_minutes=3 * 8 * 60, calendar=sla_calendar
+    )
+
+
+@pytest.fixture
+def sla_team(tech_agent, tech_colleague, tech_supervisor):
+    return {"agent": tech_agent, "colleague": tech_colleague, "supervisor": tech_supervisor}

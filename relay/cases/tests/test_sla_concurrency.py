@@ -1,0 +1,105 @@
+"""Sweeps at once, and a sweeping worker killed mid-batch (issue 4, point 3), on PostgreSQL: every breach
+is recorded and notified exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.db import connection
+
+from relay.cases.choices import Priority
+from relay.cases.models import CaseEvent, SlaAlert
+from relay.cases.services import sla
+from relay.cases.tests.test_concurrency import _run_at_once
+from relay.cases.tests.test_sla_engine import FRIDAY, MONDAY, berlin
+from relay.core.models import OutboxEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CASES = 30
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's in-memory test database is one connection; PostgreSQL only")
+
+
+@pytest.fixture
+def overdue(open_case, sla_policy, sla_team):
+    with time_machine.travel(berlin(FRIDAY, 16, 55), tick=False):
+        return [open_case(priority=Priority.HIGH) for _ in range(CASES)]
+
+
+def _assert_each_breach_once() -> None:
+    keys = list(SlaAlert.objects.filter(level=1).values_list("clock_id", "cycle"))
+    assert len(keys) == len(set(keys)) == CASES
+    notices = list(OutboxEvent.objects.filter(name="case.sla.breached").values_list("payload", flat=True))
+    assert sorted(n["case_id"] for n in notices) == sorted(set(n["case_id"] for n in notices))
+    assert len(notices) == CASES
+    assert CaseEvent.objects.filter(kind="sla_breached").count() == CASES
+
+
+def test_two_sweeps_at_once_record_each_breach_once(overdue):
+    now = berlin(MONDAY, 10, 0)
+    results = _run_at_once(*[lambda: sla.sweep(now=now, batch_size=7) for _ in range(2)])
+    assert all(isinstance(r, sla.SweepResult) for r in results), results
+    assert sum(r.breaches for r in results) == CASES
+    _assert_each_breach_once()
+
+
+_KILLED_WORKER = textwrap.dedent(
+    """
+    import os, sys, time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    import django
+    django.setup()
+    from relay.cases.services import sla
+
+    real, calls = sla._escalate, []
+
+    def slow(c, alert):
+        calls.append(1)
+        if len(calls) == 5:
+            open(sys.argv[1], "w").close()  # half-way through its batch: kill me now
+            time.sleep(60)
+        return real(c, alert)
+
+    sla._escalate = slow
+    sla.sweep(now=datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("Europe/Berlin")), batch_size=100)
+    """
+)
+
+
+def test_a_worker_killed_mid_sweep_leaves_nothing_and_the_next_sweep_does_it_once(overdue, tmp_path: Path):
+    marker = tmp_path / "halfway"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "relay.config.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    worker = subprocess.Popen([sys.executable, "-c", _KILLED_WORKER, str(marker)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert worker.poll() is None, "the worker ended before it was killed"
+            assert time.monotonic() < deadline, "the worker never got half-way"
+            time.sleep(0.05)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert not SlaAlert.objects.exists()  # its transaction died with it
+    assert sla.sweep(now=berlin(MONDAY, 10, 0)).breaches == CASES
+    _assert_each_breach_once()
