@@ -3,11 +3,13 @@ outbox event that tells people. Called by the services inside their transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from simple_history.utils import bulk_create_with_history
 
 from relay.accounts.models import Department, User
 from relay.activities.choices import Direction, EntryKind
@@ -15,7 +17,7 @@ from relay.activities.models import TimelineEntry
 from relay.cases.choices import Visibility
 from relay.cases.models import Case, CaseEvent, CaseStatus
 from relay.core import outbox
-from relay.core.audit import with_actor
+from relay.core.audit import current_origin, with_actor
 from relay.core.models import Source
 
 _BODY_PREVIEW = 500
@@ -29,6 +31,14 @@ def timeline_entry_for(
     *, case: Case, actor: User | None, at: datetime, headline: str, body: str = ""
 ) -> TimelineEntry:
     """The party-timeline row of a case event (kind "case", pointing at the case)."""
+    entry = _timeline_entry(case=case, actor=actor, at=at, headline=headline, body=body)
+    entry.save()
+    return entry
+
+
+def _timeline_entry(
+    *, case: Case, actor: User | None, at: datetime, headline: str, body: str
+) -> TimelineEntry:
     entry = TimelineEntry(
         party_id=case.party_id,
         kind=EntryKind.CASE,
@@ -44,7 +54,6 @@ def timeline_entry_for(
         entered_by=actor,
     )
     with_actor(entry, actor)
-    entry.save()
     return entry
 
 
@@ -88,6 +97,39 @@ def record(
         visibility=visibility,
         data={"headline": headline, **(data or {})},
         entry=entry,
+    )
+
+
+@dataclass
+class SystemEvent:
+    """A case event written by the system (no actor), for `record_many`."""
+
+    case: Case
+    kind: str
+    at: datetime
+    headline: str
+    data: dict[str, Any]
+
+
+def record_many(items: Sequence[SystemEvent]) -> list[CaseEvent]:
+    """Append many system events at once (the SLA sweep): their timeline rows with their history rows,
+    then the events, in two bulk inserts each; the same rows `record` writes one by one."""
+    entries = [
+        _timeline_entry(case=item.case, actor=None, at=item.at, headline=item.headline, body="")
+        for item in items
+    ]
+    bulk_create_with_history(
+        entries, TimelineEntry, custom_historical_attrs={"history_origin": current_origin()}
+    )
+    return CaseEvent.objects.bulk_create(
+        CaseEvent(
+            case=item.case,
+            kind=item.kind,
+            at=item.at,
+            data={"headline": item.headline, **item.data},
+            entry=entry,
+        )
+        for item, entry in zip(items, entries, strict=True)
     )
 
 

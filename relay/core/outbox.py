@@ -177,6 +177,31 @@ def emit(
     return event
 
 
+def emit_many(events: Iterable[tuple[str, dict[str, Any], Iterable[int], str]]) -> int:
+    """Record many events (name, payload, recipients, key) in one insert, in the caller's transaction;
+    an event whose key is already recorded is skipped, as `emit` does. Returns how many were given."""
+    db = transaction.get_connection()
+    if not db.in_atomic_block:
+        raise OutboxError("outbox.emit_many() must be called inside the business transaction.")
+    rows = []
+    for name, payload, recipients, key in events:
+        _check_payload(name, payload)
+        if not key.strip() or len(key) > 200:
+            raise OutboxError("An idempotency key has 1 to 200 characters.")
+        rows.append(
+            OutboxEvent(
+                name=name,
+                payload=payload,
+                recipients=_recipient_ids(recipients, payload.get("actor_id")),
+                key=key,
+            )
+        )
+    if rows:
+        OutboxEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        _drain_after_commit(db)
+    return len(rows)
+
+
 def _drain_after_commit(db: Any) -> None:
     """Enqueue one drain when the transaction commits, however many events it emitted; none on rollback
     (Django drops the callback with the transaction or savepoint that registered it)."""

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
-from relay.accounts.models import Department
+from relay.accounts.models import Department, User
+from relay.accounts.permissions import CAPABILITY_ROLES, VIEW_CUSTOMERS
 from relay.cases import events, recipients
 from relay.cases.choices import (
     WAITING_CATEGORIES,
@@ -47,6 +48,7 @@ from relay.cases.models import (
     SlaClock,
     SlaPolicy,
 )
+from relay.cases.permissions import confidential_category_ids
 from relay.cases.routing import TIER_TAG_PREFIX, tag_key
 from relay.cases.sla import WorkCalendar, parse_intervals
 from relay.core import clock as clock_module
@@ -428,35 +430,54 @@ def _sweep_batch(now: datetime, batch_size: int, result: SweepResult) -> int:
     ours = set(
         SlaAlert.objects.filter(token=token).values_list("clock_id", "cycle", "level")
     )  # the constraint decided: act only on what this sweep inserted
-    SlaClock.objects.bulk_update(
-        touched, ["warned_at", "breached_at", "level", "breaches", "warn_at", "due_at", "next_at"]
-    )
-    escalated: set[int] = set()
-    for c, alert in due:
-        if (c.pk, alert.cycle, alert.level) not in ours:
-            continue
-        if alert.level == 0:
-            result.warnings += 1
-            _tell_warning(c, alert)
-        else:
-            result.breaches += alert.level == 1
-            result.escalations += alert.level > 1
-            if _escalate(c, alert):
-                escalated.add(c.case_id)
-    for case_id in {c.case_id for c in touched}:
-        case = cases[case_id]
-        if case_id in escalated:
-            sync(case, at=now)
-        else:
-            set_badge(case, [c for c in touched if c.case_id == case_id] + _other_clocks(case, touched), now)
+    _update_rows(touched, ["warned_at", "breached_at", "level", "breaches", "warn_at", "due_at", "next_at"])
+    mine = [(c, alert) for c, alert in due if (c.pk, alert.cycle, alert.level) in ours]
+    escalated = _tell(mine, result)
+    _badges([cases[i] for i in {c.case_id for c in touched} - escalated], touched, now)
+    for case_id in escalated:  # the chain changed the case: its clocks follow (new priority, department)
+        sync(cases[case_id], at=now)
     return len(clocks)
 
 
-def _other_clocks(case: Case, touched: list[SlaClock]) -> list[SlaClock]:
-    mine = {c.pk for c in touched if c.case_id == case.pk}
-    if len(mine) == len(SlaTarget.values):
-        return []
-    return list(SlaClock.objects.filter(case=case).exclude(pk__in=mine))
+def _badges(cases: list[Case], touched: list[SlaClock], now: datetime) -> None:
+    """Write the badge of each case whose clocks the sweep moved (one read, one bulk update)."""
+    if not cases:
+        return
+    by_case: dict[int, list[SlaClock]] = {case.pk: [] for case in cases}
+    for c in touched:
+        if c.case_id in by_case:
+            by_case[c.case_id].append(c)
+    others = SlaClock.objects.filter(case_id__in=list(by_case)).exclude(pk__in=[c.pk for c in touched])
+    for c in others:
+        by_case[c.case_id].append(c)
+    changed = []
+    for case in cases:
+        status, due = badge(by_case[case.pk], now)
+        if (case.sla_status, case.sla_due_at) != (status, due):
+            case.sla_status, case.sla_due_at = status, due
+            changed.append(case)
+    _update_rows(changed, ["sla_status", "sla_due_at"])
+
+
+def _update_rows(objs: Sequence[Any], fields: Sequence[str]) -> None:
+    """UPDATE each row's `fields` by primary key, as one executemany (a pipeline on psycopg). Django's
+    bulk_update builds a CASE per field and row, which cost the sweep most of its time."""
+    if not objs:
+        return
+    model = type(objs[0])
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = (  # names from the model's own meta, values as parameters
+        f"UPDATE {quote(meta.db_table)} SET "  # noqa: S608
+        + ", ".join(f"{quote(f.column)} = %s" for f in columns)
+        + f" WHERE {quote(meta.pk.column)} = %s"
+    )
+    rows = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] + [obj.pk] for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _alert(c: SlaClock, level: int, due_at: datetime, now: datetime, token: str) -> SlaAlert:
@@ -487,10 +508,50 @@ def how_late(seconds: int) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _payload(case: Case, title: str, body: str, alert: SlaAlert, event_id: int | None) -> dict[str, Any]:
+class _Audience:
+    """Who may be told about the cases of one batch: the members of their departments and the active
+    staff among the people they name, read in two queries for the whole batch. A confidential case asks
+    recipients.allowed, case by case."""
+
+    def __init__(self, cases: Iterable[Case], extra: Iterable[int | None] = ()) -> None:
+        cases = list(cases)
+        departments = {d for c in cases for d in (c.department_id, c.originating_department_id) if d}
+        self.members: dict[int, set[int]] = {d: set() for d in departments}
+        for user_id, department_id in User.departments.through.objects.filter(
+            department_id__in=departments, user__is_active=True
+        ).values_list("user_id", "department_id"):
+            self.members[department_id].add(user_id)
+        named = {pk for c in cases for pk in (c.assignee_id, c.originator_id, c.department.supervisor_id)}
+        candidates = set().union(*self.members.values(), named, extra) - {None}
+        self.staff = set(
+            User.objects.filter(
+                pk__in=candidates, is_active=True, role__in=CAPABILITY_ROLES[VIEW_CUSTOMERS]
+            ).values_list("pk", flat=True)
+        )
+        self.secret = confidential_category_ids()
+
+    def handler(self, case: Case) -> set[int]:
+        if case.assignee_id is not None:
+            return {case.assignee_id}
+        return set(self.members.get(case.department_id, ()))
+
+    def office(self, case: Case) -> set[int]:
+        """The originating office: the originator and the members of the originating department."""
+        ids = set(self.members.get(case.originating_department_id or 0, ()))
+        if case.originator_id is not None:
+            ids.add(case.originator_id)
+        return ids
+
+    def allowed(self, case: Case, ids: set[int]) -> list[int]:
+        if case.category_id is not None and case.category_id in self.secret:
+            return sorted(recipients.allowed(case, ids))
+        return sorted(ids & self.staff)
+
+
+def _payload(case: Case, title: str, alert: SlaAlert, event_id: int | None) -> dict[str, Any]:
     return {
         "title": f"{case.number} {title}",
-        "body": body,
+        "body": case.subject,
         "url": case.get_absolute_url(),
         "case_id": case.pk,
         "case_number": case.number,
@@ -503,71 +564,83 @@ def _payload(case: Case, title: str, body: str, alert: SlaAlert, event_id: int |
     }
 
 
-def _tell_warning(c: SlaClock, alert: SlaAlert) -> None:
-    """At risk: the handler is told, once."""
-    case = c.case
-    assert c.due_at is not None
-    minutes = max(int((c.due_at - alert.at).total_seconds()) // 60, 0)
-    title = f"At risk: {TARGET_PHRASES[c.target]} due in {how_late(minutes * 60)}"
-    outbox.emit(
-        "case.sla.warning",
-        payload=_payload(case, title, case.subject, alert, None),
-        recipients=recipients.allowed(case, recipients.handler_ids(case)),
-        key=f"sla:{c.pk}:{alert.cycle}:0",
+def _tell(mine: list[tuple[SlaClock, SlaAlert]], result: SweepResult) -> set[int]:
+    """Act on the alerts this sweep recorded: a warning tells the handler; a breach (or a later level)
+    applies its step of the escalation chain, goes on the case's history and the party's timeline with
+    how late it is, and tells the handler (and the one it was taken from), the supervisor and the
+    originating office that the ball dropped and an update is requested. Returns the cases the chain
+    changed."""
+    escalated: set[int] = set()
+    breaches: list[tuple[SlaClock, SlaAlert, list[str], int | None]] = []
+    for c, alert in mine:
+        if alert.level == 0:
+            result.warnings += 1
+            continue
+        result.breaches += alert.level == 1
+        result.escalations += alert.level > 1
+        previous = c.case.assignee_id
+        actions = _apply_step(c.case, _step(c, alert.level))
+        if actions:
+            escalated.add(c.case_id)
+        breaches.append((c, alert, actions, previous))
+    audience = _Audience([c.case for c, _ in mine], extra=[p for *_, p in breaches])
+    notices: list[tuple[str, dict[str, Any], list[int], str]] = []
+    for c, alert in mine:
+        if alert.level == 0:
+            case = c.case
+            left = max(int(((c.due_at or alert.at) - alert.at).total_seconds()), 0)
+            title = f"At risk: {TARGET_PHRASES[c.target]} due in {how_late(left)}"
+            handler = audience.allowed(case, audience.handler(case))
+            notices.append(("case.sla.warning", _payload(case, title, alert, None), handler, _key(c, alert)))
+    headlines = [_headline(c, alert, actions) for c, alert, actions, _ in breaches]
+    recorded = events.record_many(
+        [
+            events.SystemEvent(
+                case=c.case,
+                kind=EventKind.SLA_BREACHED if alert.level == 1 else EventKind.SLA_ESCALATED,
+                at=alert.at,
+                headline=headline,
+                data={
+                    "target": c.target,
+                    "level": alert.level,
+                    "cycle": alert.cycle,
+                    "due_at": alert.due_at.isoformat(),
+                    "late_seconds": alert.late_seconds,
+                    "update_requested": True,
+                    "actions": actions,
+                },
+            )
+            for (c, alert, actions, _), headline in zip(breaches, headlines, strict=True)
+        ]
     )
+    for (c, alert, _, previous), headline, event in zip(breaches, headlines, recorded, strict=True):
+        case = c.case
+        named = {pk for pk in (previous, case.department.supervisor_id) if pk is not None}
+        people = audience.handler(case) | audience.office(case) | named
+        name = "case.sla.breached" if alert.level == 1 else "case.sla.escalated"
+        notices.append(
+            (name, _payload(case, headline, alert, event.pk), audience.allowed(case, people), _key(c, alert))
+        )
+    outbox.emit_many(notices)
+    return escalated
 
 
-def _office_ids(case: Case) -> set[int]:
-    """The originating office: the originator and the members of the originating department."""
-    ids = recipients.department_member_ids(case.originating_department_id)
-    if case.originator_id is not None:
-        ids.add(case.originator_id)
-    return ids
+def _key(c: SlaClock, alert: SlaAlert) -> str:
+    return f"sla:{c.pk}:{alert.cycle}:{alert.level}"
 
 
-def _escalate(c: SlaClock, alert: SlaAlert) -> bool:
-    """Record the dropped ball (or later level) on the case, tell the handler, the supervisor and the
-    originating office, request an update, and apply the chain's level. True when the case changed."""
-    case = c.case
-    phrase = TARGET_PHRASES[c.target]
-    late = how_late(alert.late_seconds)
+def _step(c: SlaClock, level: int) -> dict[str, Any]:
     chain = c.policy.escalation if c.policy is not None else []
-    step: dict[str, Any] = chain[alert.level - 1] if alert.level <= len(chain) else {}
-    actions = _apply_step(case, step)
+    return chain[level - 1] if level <= len(chain) else {}
+
+
+def _headline(c: SlaClock, alert: SlaAlert, actions: list[str]) -> str:
+    phrase, late = TARGET_PHRASES[c.target], how_late(alert.late_seconds)
     if alert.level == 1:
-        headline = f"Dropped ball: {phrase} overdue by {late}; update requested"
-        kind, name = EventKind.SLA_BREACHED, "case.sla.breached"
+        text = f"Dropped ball: {phrase} overdue by {late}; update requested"
     else:
-        headline = f"Escalated to level {alert.level}: {phrase} overdue by {late}"
-        kind, name = EventKind.SLA_ESCALATED, "case.sla.escalated"
-    if actions:
-        headline += "; " + "; ".join(actions)
-    told = recipients.handler_ids(case) | _office_ids(case)
-    if (supervisor := recipients.supervisor_id(case)) is not None:
-        told.add(supervisor)
-    event = events.record(
-        case=case,
-        kind=kind,
-        actor=None,
-        at=alert.at,
-        headline=headline,
-        data={
-            "target": c.target,
-            "level": alert.level,
-            "cycle": alert.cycle,
-            "due_at": alert.due_at.isoformat(),
-            "late_seconds": alert.late_seconds,
-            "update_requested": True,
-            "actions": actions,
-        },
-    )
-    outbox.emit(
-        name,
-        payload=_payload(case, headline, case.subject, alert, event.pk),
-        recipients=recipients.allowed(case, told),
-        key=f"sla:{c.pk}:{alert.cycle}:{alert.level}",
-    )
-    return bool(actions)
+        text = f"Escalated to level {alert.level}: {phrase} overdue by {late}"
+    return text + ("; " + "; ".join(actions) if actions else "")
 
 
 def _apply_step(case: Case, step: dict[str, Any]) -> list[str]:

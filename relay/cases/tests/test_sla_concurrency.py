@@ -65,16 +65,14 @@ _KILLED_WORKER = textwrap.dedent(
     django.setup()
     from relay.cases.services import sla
 
-    real, calls = sla._escalate, []
+    real = sla.outbox.emit_many
 
-    def slow(c, alert):
-        calls.append(1)
-        if len(calls) == 5:
-            open(sys.argv[1], "w").close()  # half-way through its batch: kill me now
-            time.sleep(60)
-        return real(c, alert)
+    def slow(notices):
+        open(sys.argv[1], "w").close()  # alerts, events and timeline rows written, not committed: kill me
+        time.sleep(60)
+        return real(notices)
 
-    sla._escalate = slow
+    sla.outbox.emit_many = slow
     sla.sweep(now=datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("Europe/Berlin")), batch_size=100)
     """
 )

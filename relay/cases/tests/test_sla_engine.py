@@ -54,7 +54,7 @@ def _clocks(case: Case) -> dict[str, SlaClock]:
 
 
 def _status(category: str) -> CaseStatus:
-    return CaseStatus.objects.filter(category=category, is_active=True).order_by("order").first()
+    return CaseStatus.objects.get(category=category, is_default=True)
 
 
 def _fresh(case: Case) -> Case:
@@ -300,22 +300,17 @@ def test_a_sweep_that_fails_half_way_records_nothing_and_the_next_one_does_it_on
 ):
     with time_machine.travel(berlin(FRIDAY, 16, 55), tick=False):
         cases = [open_case(priority=Priority.HIGH) for _ in range(3)]
-    real = sla._escalate
-    calls = {"n": 0}
 
-    def crash_on_the_second(c, alert):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("worker killed")
-        return real(c, alert)
+    def crash(events):
+        raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(sla, "_escalate", crash_on_the_second)
+    monkeypatch.setattr(sla.outbox, "emit_many", crash)  # after the alerts, events and escalations
     with pytest.raises(RuntimeError):
         sla.sweep(now=berlin(MONDAY, 10, 0))
     assert not SlaAlert.objects.exists()
     assert not OutboxEvent.objects.filter(name__startswith="case.sla.").exists()
     assert {_fresh(c).sla_status for c in cases} == {SlaStatus.ON_TIME}
-    monkeypatch.setattr(sla, "_escalate", real)
+    monkeypatch.undo()
     assert sla.sweep(now=berlin(MONDAY, 10, 0)).breaches == 3
     assert len(_notices("case.sla.breached")) == 3
 
@@ -329,7 +324,7 @@ def test_the_unique_constraint_decides_when_another_sweep_already_recorded_it(fr
         target=ack.target,
         cycle=ack.cycle,
         level=1,
-        due_at=ack.due_at,
+        due_at=berlin(MONDAY, 9, 55),
         at=berlin(MONDAY, 10, 0),
         token="someone-else",
     )
