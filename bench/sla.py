@@ -78,8 +78,8 @@ def fill(total: int) -> None:
                     "priority, channel, status_category, resolution_code, resolution_summary, opened_at, "
                     "last_activity_at, reopened_count, department_id, party_id, status_id, sla_status, "
                     "sla_due_at) "
-                    f"SELECT now(), now(), 1, '{PREFIX}' || lpad(g::text, 7, '0'), 'Bench case', '', 'normal', "
-                    f"'phone', 'open', '', '', now() - interval '1 hour', now(), 0, "
+                    f"SELECT now(), now(), 1, '{PREFIX}' || lpad(g::text, 7, '0'), 'Bench case', '', "
+                    f"'normal', 'phone', 'open', '', '', now() - interval '1 hour', now(), 0, "
                     f"({deps})[1 + g % {len(departments)}], {low} + g % ({high} - {low} + 1), {status.pk}, "
                     f"'on_time', now() + (1 + g % 20) * interval '1 day' "
                     f"FROM generate_series({lo}, {hi}) AS g"
@@ -94,8 +94,8 @@ def fill(total: int) -> None:
                 f"WHERE c.number LIKE '{PREFIX}%' AND NOT EXISTS "
                 "(SELECT 1 FROM cases_slaclock k WHERE k.case_id = c.id)"
             )
-            cursor.execute("VACUUM ANALYZE cases_case") if not connection.in_atomic_block else None
-            cursor.execute("VACUUM ANALYZE cases_slaclock") if not connection.in_atomic_block else None
+            cursor.execute("VACUUM ANALYZE cases_case")
+            cursor.execute("VACUUM ANALYZE cases_slaclock")
         print(f"filled {total - have} cases and clocks in {time.perf_counter() - started:.0f} s", flush=True)
     open_cases = Case.objects.filter(status_category__in=OPEN_CATEGORIES).count()
     print(f"{open_cases:,} open cases, {SlaClock.objects.filter(state='running').count():,} running clocks")
@@ -126,10 +126,8 @@ def breach(count: int, consumers: int) -> None:
     )
     alerts_before = SlaAlert.objects.count()
     started = time.perf_counter()
-    workers = [
-        subprocess.Popen([sys.executable, "-m", "relay.manage", "sla", "sweep"], stdout=subprocess.PIPE, text=True)  # noqa: S603
-        for _ in range(consumers)
-    ]
+    command = [sys.executable, "-m", "relay.manage", "sla", "sweep"]
+    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(consumers)]
     outputs = [w.communicate()[0].strip() for w in workers]
     elapsed = time.perf_counter() - started
     recorded = SlaAlert.objects.count() - alerts_before
@@ -155,13 +153,15 @@ def _reset(ids: list[int]) -> None:
     SlaAlert.objects.filter(clock_id__in=ids).delete()
     later = clock.now() + timedelta(days=5)
     SlaClock.objects.filter(pk__in=ids).update(
-        consumed=timedelta(0), level=0, breaches=0, breached_at=None, warned_at=None, next_at=later, due_at=later
+        consumed=timedelta(0), level=0, breaches=0, breached_at=None, warned_at=None, next_at=later
     )
     Case.objects.filter(sla_clocks__pk__in=ids).update(sla_status="on_time", sla_due_at=later)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--breach", type=int, default=100_000)
     parser.add_argument("--consumers", type=int, default=2)
