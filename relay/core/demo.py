@@ -19,6 +19,7 @@ from relay.activities.services import InteractionInput
 from relay.cases import services as cases
 from relay.cases.models import CaseCategory, CaseStatus
 from relay.cases.routing_demo import load_demo_routing
+from relay.cases.sla_demo import load_demo_sla
 from relay.core import clock
 from relay.core.audit import Origin, origin
 from relay.customers import services as customers
@@ -199,6 +200,7 @@ def load_demo(*, parties: int = 500, progress: Callable[[int], None] | None = No
             code="citizen", defaults={"name": "Citizen number", "is_sensitive": True}
         )
         load_demo_routing(admin=staff["admin"], departments=depts)
+        load_demo_sla(admin=staff["admin"], departments=depts)
 
         agents = [staff[k] for k in ("care.agent", "tech.agent", "billing.agent", "sales.agent", "care.lead")]
         owners = [staff["sales.agent"], staff["sales.lead"], staff["care.agent"], None]
