@@ -39,8 +39,8 @@ FRIDAY = (2026, 12, 4)
 MONDAY = (2026, 12, 7)
 
 
-def berlin(day: tuple[int, int, int], hour: int, minute: int = 0) -> datetime:
-    return datetime(*day, hour, minute, tzinfo=BERLIN)
+def berlin(day: tuple[int, int, int], hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(*day, hour, minute, second, tzinfo=BERLIN)
 
 
 @pytest.fixture
@@ -354,9 +354,44 @@ def test_relay_sla_sweep_runs_as_of_a_given_instant(friday_case, capsys):
     assert "1 breaches" in out and "2026-12-07T10:00:00+01:00" in out
     call_command("sla", "sweep", "--now", "2026-12-07T10:05:00")  # a zone-less value is in TIME_ZONE
     assert SlaAlert.objects.filter(level=1).count() == 1
+    from relay.config.huey import run_django_task
+
+    with time_machine.travel(berlin(MONDAY, 10, 0, 30), tick=False):  # the half-minute sweep: nothing new
+        assert run_django_task.call_local("relay.cases.tasks.sla_sweep", [], {}) == 0
     with pytest.raises(CommandError, match="not an ISO-8601"):
         call_command("sla", "sweep", "--now", "next monday")
 
 
 def test_nothing_due_is_a_sweep_of_no_clock(friday_case):
     assert sla.sweep(now=berlin(FRIDAY, 17, 0)).clocks == 0
+
+
+@pytest.fixture
+def queue(settings):
+    """Tasks go to an in-memory Huey queue the test can read (never the shared var/ file)."""
+    from huey.storage import MemoryStorage
+
+    from relay.config.huey import HUEY
+
+    settings.TASKS = {"default": {"BACKEND": "relay.core.tasks_backend.HueyTaskBackend"}}
+    original = HUEY.storage
+    HUEY.storage = MemoryStorage("relay-sla-test")
+    yield HUEY
+    HUEY.storage = original
+
+
+def test_the_worker_sweeps_every_minute_and_again_30_seconds_later(friday_case, queue):
+    from relay.config.huey import sla_sweep
+
+    minute = datetime(2026, 12, 7, 9, 0)
+    assert "relay.sla_sweep" in [task.name for task in queue.read_periodic(minute)]
+    with time_machine.travel(berlin(MONDAY, 10, 0), tick=False):
+        assert sla_sweep.call_local() == 1  # the overdue acknowledgement
+        [half_minute_later] = queue.pending()
+    assert half_minute_later.args[0] == "relay.cases.tasks.sla_sweep"
+    assert half_minute_later.eta == datetime(2026, 12, 7, 9, 0, 30)  # naive UTC, as Huey keeps it
+    assert SlaAlert.objects.filter(level=1).count() == 1
+    from relay.config.huey import run_django_task
+
+    with time_machine.travel(berlin(MONDAY, 10, 0, 30), tick=False):  # the half-minute sweep: nothing new
+        assert run_django_task.call_local("relay.cases.tasks.sla_sweep", [], {}) == 0
