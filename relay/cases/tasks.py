@@ -12,3 +12,10 @@ def sla_sweep() -> int:
     """Record and notify the SLA warnings, breaches and escalations now due; how many clocks it took.
     Idempotent and safe on any number of workers at once."""
     return sla.sweep().clocks
+
+
+@task
+def sla_replan(policy_ids: list[int], calendar_ids: list[int]) -> int:
+    """After a policy or calendar edit: re-plan the live clocks that run on it (relay/cases/services/sla.py
+    `replan`); how many cases."""
+    return sla.replan(policy_ids=policy_ids, calendar_ids=calendar_ids)

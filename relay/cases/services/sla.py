@@ -31,6 +31,7 @@ from relay.accounts.models import Department, User
 from relay.accounts.permissions import CAPABILITY_ROLES, VIEW_CUSTOMERS
 from relay.cases import events, recipients
 from relay.cases.choices import (
+    LIVE_CLOCK_STATES,
     WAITING_CATEGORIES,
     ClockState,
     EscalationReassign,
@@ -321,6 +322,36 @@ def sync(
     SlaClock.objects.bulk_create(new)
     set_badge(case, list(clocks.values()), at)
     return list(clocks.values())
+
+
+def replan(*, policy_ids: Iterable[int] = (), calendar_ids: Iterable[int] = (), batch_size: int = 200) -> int:
+    """Re-plan the live clocks of open cases that run on these policies or calendars (after an edit of
+    their targets, hours or holidays): each case is locked and synced, a batch per transaction. The time
+    used since a clock's last change is counted on the calendar as it now is. Returns the cases done."""
+    from django.db.models import Q
+
+    policy_ids, calendar_ids = list(policy_ids), list(calendar_ids)
+    if not policy_ids and not calendar_ids:
+        return 0
+    live = SlaClock.objects.filter(state__in=list(LIVE_CLOCK_STATES)).filter(
+        Q(policy_id__in=policy_ids) | Q(calendar_id__in=calendar_ids)
+    )
+    done, after = 0, 0
+    while True:
+        ids = list(
+            live.filter(case_id__gt=after)
+            .order_by("case_id")
+            .values_list("case_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not ids:
+            return done
+        with transaction.atomic():
+            policies = active_policies()
+            for case in Case.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"):
+                sync(case, policies=policies)
+                done += 1
+        after = ids[-1]
 
 
 def badge(clocks: Iterable[SlaClock], at: datetime) -> tuple[str, datetime | None]:

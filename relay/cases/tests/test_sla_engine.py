@@ -395,3 +395,19 @@ def test_the_worker_sweeps_every_minute_and_again_30_seconds_later(friday_case, 
 
     with time_machine.travel(berlin(MONDAY, 10, 0, 30), tick=False):  # the half-minute sweep: nothing new
         assert run_django_task.call_local("relay.cases.tasks.sla_sweep", [], {}) == 0
+
+
+def test_editing_a_policy_or_calendar_replans_the_open_cases_on_it(friday_case, sla_policy, sla_calendar):
+    sla_policy.resolve_minutes = 4 * 60
+    sla_policy.save()
+    with time_machine.travel(berlin(MONDAY, 9, 0), tick=False):
+        assert sla.replan(policy_ids=[sla_policy.pk]) == 1
+    assert _clocks(friday_case)[SlaTarget.RESOLVE].due_at == berlin(MONDAY, 12, 55)
+    sla_calendar.hours = {str(day): [["09:00", "12:00"]] for day in range(5)}  # mornings only now
+    sla_calendar.version += 1  # as every edit through the services does
+    sla_calendar.save()
+    with time_machine.travel(berlin(MONDAY, 10, 0), tick=False):
+        assert sla.replan(calendar_ids=[sla_calendar.pk]) == 1
+    # 65 min used by 10:00, 175 to go: 120 on Monday morning, 55 on Tuesday's
+    assert _clocks(friday_case)[SlaTarget.RESOLVE].due_at == berlin((2026, 12, 8), 9, 55)
+    assert sla.replan() == 0
