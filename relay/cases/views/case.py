@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from relay.accounts.models import User
 from relay.activities.services import InteractionInput
-from relay.cases import selectors, services
+from relay.cases import selectors, services, sla_selectors
 from relay.cases.choices import Visibility
 from relay.cases.forms import (
     AssignForm,
@@ -66,6 +66,7 @@ def case_page(
         "events": list(reversed(selectors.case_events(actor=actor, case=case))),
         "watchers": watchers,
         "links": selectors.case_links(actor=actor, case=case),
+        "sla": sla_selectors.case_sla(actor=actor, case=case),  # the SLA panel: clocks and alerts
         "other_cases": [c for c in party_cases if c.pk != case.pk][:OTHER_CASES],
         "actions": selectors.case_actions(
             actor=actor, case=case, watchers=watchers, merge_targets=len(targets)

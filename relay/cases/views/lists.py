@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from relay.accounts.models import Department, User
-from relay.cases import selectors, services
+from relay.cases import selectors, services, sla_selectors
 from relay.cases.choices import OPEN_CATEGORIES, StatusCategory
 from relay.cases.forms import QUEUE_SORTS, STATUS_TABS, UNASSIGNED, BulkForm, QueueFilterForm
 from relay.cases.models import Case
@@ -149,6 +149,7 @@ def _queue_page(
                 actor=actor, department=department, filters=filters, ordering=ordering, size=PAGE_SIZE
             )
     counts = selectors.queue_counts(actor=actor, department=department)
+    sla_counts = sla_selectors.sla_counts(actor=actor, department=department)  # the SLA lists' links
     params = request.GET.copy()
     params.pop("cursor", None)
     filtered = any(params.get(k) for k in ("priority", "assignee"))
@@ -157,6 +158,7 @@ def _queue_page(
         "form": form,
         "page": page,
         "tabs": _tab_links(params, status, counts),
+        "sla_counts": sla_counts,
         "status": status,
         "status_label": dict(STATUS_TABS).get(status, ""),
         "ordering": ordering,
