@@ -67,15 +67,15 @@ TARGET_PHRASES: dict[str, str] = {
 # --- calendars and policies ---------------------------------------------------------------------------
 
 ALWAYS_OPEN = WorkCalendar(zone="UTC", always_open=True)
-# built calendars by (id, version): their day caches stay warm across requests and sweeps
-_built: dict[tuple[int, int], WorkCalendar] = {}
+# built calendars by row and edit: their day caches stay warm across requests and sweeps
+_built: dict[tuple[int, int, datetime], WorkCalendar] = {}
 
 
 def work_calendar(row: BusinessCalendar | None) -> WorkCalendar:
-    """The pure calendar of a row (24/7 without one), built once per version of the row."""
+    """The pure calendar of a row (24/7 without one), built once per edit of the row."""
     if row is None:
         return ALWAYS_OPEN
-    key = (row.pk, row.version)
+    key = (row.pk, row.version, row.updated_at)
     built = _built.get(key)
     if built is None:
         built = _built[key] = build_calendar(row)

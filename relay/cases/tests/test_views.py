@@ -830,14 +830,17 @@ CONSOLE_PAGES: dict[str, tuple[tuple[str, ...], bool]] = {
     "acknowledge": (("POST",), True),
     "watch": (("POST",), True),
     "unwatch": (("POST",), True),
+    "queue_at_risk": (("GET",), False),
+    "queue_breached": (("GET",), False),
+    "dropped_balls": (("GET",), False),
 }
 
 
 def _console_url(name: str, case: Case) -> str:
     from django.urls import reverse
 
-    if name == "queue":
-        return reverse("cases:queue", args=["technical-support"])
+    if name in ("queue", "queue_at_risk", "queue_breached"):
+        return reverse(f"cases:{name}", args=["technical-support"])
     if CONSOLE_PAGES[name][1]:
         return reverse(f"cases:{name}", args=[case.pk])
     return reverse(f"cases:{name}") + (f"?party={case.party_id}" if name == "case_new" else "")
