@@ -81,7 +81,7 @@ def fill(total: int) -> None:
                     f"SELECT now(), now(), 1, '{PREFIX}' || lpad(g::text, 7, '0'), 'Bench case', '', "
                     f"'normal', 'phone', 'open', '', '', now() - interval '1 hour', now(), 0, "
                     f"({deps})[1 + g % {len(departments)}], {low} + g % ({high} - {low} + 1), {status.pk}, "
-                    f"'on_time', now() + (1 + g % 20) * interval '1 day' "
+                    f"'on_time', now() + (2 + g % 20) * interval '1 day' "
                     f"FROM generate_series({lo}, {hi}) AS g"
                 )
             cursor.execute(
