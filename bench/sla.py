@@ -12,8 +12,9 @@
 2. A sweep with nothing due, --samples times: p50 / p95 / p99 in ms (the figure: <= 20 ms).
 3. --breach clocks run out at once; --consumers processes run `relay sla sweep` side by side; prints
    the wall time until every breach is recorded, its event written and its notification in the outbox
-   (the figure: <= 60 s), then checks each breach was recorded once. The run's alerts, events and
-   notifications are removed again afterwards, and the clocks set back, so runs repeat.
+   (the figure: <= 60 s), then checks each breach was recorded once, then the time --consumers drains
+   take to put the notices in the inboxes (in the app only, unless --email). The run's alerts, events
+   and notifications are removed again afterwards, and the clocks set back, so runs repeat.
 
 The due-time arithmetic has its own script: bench/sla_due.py.
 """
@@ -38,11 +39,13 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from relay.accounts.models import Department  # noqa: E402
+from relay.accounts.models import Department, User  # noqa: E402
 from relay.cases.choices import OPEN_CATEGORIES, StatusCategory  # noqa: E402
 from relay.cases.models import BusinessCalendar, Case, CaseStatus, SlaAlert, SlaClock, SlaPolicy  # noqa: E402
 from relay.cases.services import sla  # noqa: E402
 from relay.core import clock  # noqa: E402
+from relay.core.models import OutboxEvent  # noqa: E402
+from relay.notifications.models import Notification, NotificationPreference  # noqa: E402
 
 PREFIX = "S-"
 POLICY = "Bench: three business days"
@@ -111,7 +114,7 @@ def nothing_due(samples: int) -> None:
     timing.measure("sweep, nothing due", samples, lambda i: sla.sweep())
 
 
-def breach(count: int, consumers: int) -> None:
+def breach(count: int, consumers: int, *, email: bool) -> None:
     ids = list(
         SlaClock.objects.filter(case__number__startswith=PREFIX, level=0)
         .order_by("id")
@@ -139,7 +142,39 @@ def breach(count: int, consumers: int) -> None:
         f"({recorded / elapsed:,.0f} a second), each recorded once: {once}",
         flush=True,
     )
+    deliver(consumers, email=email)
     _reset(ids)
+
+
+_DRAIN = (
+    "from relay.core.outbox import drain\n"
+    "total = 0\n"
+    "while (n := drain(batch_size=200, budget_seconds=3600).dispatched):\n"
+    "    total += n\n"
+    "print(total)"
+)
+
+
+def deliver(consumers: int, *, email: bool) -> None:
+    """The notices of the breaches, delivered to the in-app inboxes by `consumers` drains at once. Unless
+    `email`, every user's preference for `case.sla.` is in the app only (an e-mail each is the file
+    backend's speed, not the sweep's: run with --email to see it)."""
+    for user in User.objects.all():
+        NotificationPreference.objects.update_or_create(
+            user=user, kind="case.sla.", defaults={"in_app": True, "email": email}
+        )
+    notices = OutboxEvent.objects.filter(name__startswith="case.sla.", dispatched_at__isnull=True).count()
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "relay.manage", "shell", "--no-imports", "-c", _DRAIN]
+    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(consumers)]
+    delivered = sum(int(w.communicate()[0].split()[-1]) for w in workers)
+    elapsed = time.perf_counter() - started
+    inbox = Notification.objects.filter(event__name__startswith="case.sla.").count()
+    print(
+        f"{notices:,} breach notices delivered by {consumers} drains: {elapsed:.1f} s "
+        f"({delivered / elapsed:,.0f} events, {inbox / elapsed:,.0f} inbox notifications a second)",
+        flush=True,
+    )
 
 
 def _reset(ids: list[int]) -> None:
@@ -148,6 +183,14 @@ def _reset(ids: list[int]) -> None:
         cursor.execute(
             "WITH gone AS (DELETE FROM cases_caseevent WHERE kind IN ('sla_breached', 'sla_escalated') "
             "RETURNING entry_id) DELETE FROM activities_timelineentry WHERE id IN (SELECT entry_id FROM gone)"
+        )
+        cursor.execute(
+            "DELETE FROM notifications_notification WHERE event_id IN "
+            "(SELECT id FROM core_outboxevent WHERE name LIKE 'case.sla.%%')"
+        )
+        cursor.execute(
+            "DELETE FROM core_outboxdelivery WHERE event_id IN "
+            "(SELECT id FROM core_outboxevent WHERE name LIKE 'case.sla.%%')"
         )
         cursor.execute("DELETE FROM core_outboxevent WHERE name LIKE 'case.sla.%%'")
     SlaAlert.objects.filter(clock_id__in=ids).delete()
@@ -166,13 +209,14 @@ def main() -> None:
     parser.add_argument("--breach", type=int, default=100_000)
     parser.add_argument("--consumers", type=int, default=2)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--email", action="store_true", help="deliver the notices by e-mail too")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("bench/sla.py measures PostgreSQL: set DATABASE_URL (see the docstring)")
     fill(args.cases)
     nothing_due(args.samples)
     if args.breach:
-        breach(args.breach, args.consumers)
+        breach(args.breach, args.consumers, email=args.email)
 
 
 if __name__ == "__main__":
