@@ -12,6 +12,13 @@ from relay.activities.api import AttachmentViewSet, InteractionViewSet, NoteView
 from relay.api.errors import not_found
 from relay.cases.api import CaseCategoryViewSet, CaseStatusViewSet, CaseViewSet
 from relay.cases.routing_api import RoutingRuleViewSet
+from relay.cases.sla_api import (
+    BusinessCalendarViewSet,
+    DepartmentCalendarViewSet,
+    SlaAlertViewSet,
+    SlaClockViewSet,
+    SlaPolicyViewSet,
+)
 from relay.customers.api import ContactPointViewSet, IdentifierViewSet, PartyViewSet, RelationshipViewSet
 from relay.notifications.api import NotificationPreferenceViewSet, NotificationViewSet
 
@@ -33,6 +40,11 @@ router.register("notification-preferences", NotificationPreferenceViewSet, basen
 router.register("routing-rules", RoutingRuleViewSet, basename="routingrule")
 router.register("case-categories", CaseCategoryViewSet, basename="casecategory")
 router.register("case-statuses", CaseStatusViewSet, basename="casestatus")
+router.register("sla-policies", SlaPolicyViewSet, basename="slapolicy")
+router.register("business-calendars", BusinessCalendarViewSet, basename="businesscalendar")
+router.register("department-calendars", DepartmentCalendarViewSet, basename="departmentcalendar")
+router.register("sla-clocks", SlaClockViewSet, basename="slaclock")
+router.register("sla-alerts", SlaAlertViewSet, basename="slaalert")
 
 # Swagger UI from drf-spectacular-sidecar, served by us. The split view serves its start-up script as a
 # separate file, so script-src stays 'self'; the page's one inline style carries the CSP nonce.

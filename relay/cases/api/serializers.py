@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from relay.accounts.models import User
 from relay.activities.api import TimelineEntrySerializer
 from relay.activities.choices import Direction
-from relay.cases.choices import Priority, ResolutionCode, Visibility
-from relay.cases.models import Case, CaseCategory, CaseEvent, CaseLink, CaseStatus, CaseWatcher
+from relay.cases.choices import ClockState, Priority, ResolutionCode, SlaStatus, SlaTarget, Visibility
+from relay.cases.models import Case, CaseCategory, CaseEvent, CaseLink, CaseStatus, CaseWatcher, SlaClock
 from relay.cases.permissions import confidential_category_ids
 from relay.core.choices import Channel
 from relay.customers.choices import PartyKind
@@ -70,6 +71,15 @@ class CaseSerializer(serializers.ModelSerializer):
     resolution_code = serializers.ChoiceField(
         choices=ResolutionCode.choices, allow_blank=True, read_only=True
     )
+    sla_status = serializers.ChoiceField(
+        choices=SlaStatus.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The worst of the case's live SLA clocks; empty: no SLA applies",
+    )
+    sla_due_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="The earliest due time of its running clocks"
+    )
 
     class Meta:
         model = Case
@@ -104,6 +114,8 @@ class CaseSerializer(serializers.ModelSerializer):
             "last_activity_at",
             "merged_into",
             "reopened_count",
+            "sla_status",
+            "sla_due_at",
             "created_at",
             "updated_at",
             "version",
@@ -139,17 +151,47 @@ class CaseLinkSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "related", "related_number", "created_at"]
 
 
+class CaseSlaClockSerializer(serializers.Serializer):
+    """One of the case's SLA clocks, as the case detail shows it (all of it: /api/v1/sla-clocks/)."""
+
+    target = serializers.ChoiceField(choices=SlaTarget.choices)
+    state = serializers.ChoiceField(choices=ClockState.choices)
+    due_at = serializers.DateTimeField(allow_null=True, help_text="Empty while paused or stopped")
+    warn_at = serializers.DateTimeField(allow_null=True)
+    business_minutes = serializers.SerializerMethodField(help_text="Business minutes used (this cycle)")
+    paused_seconds = serializers.SerializerMethodField(help_text="Wall-clock seconds paused, all cycles")
+    level = serializers.IntegerField(help_text="Escalation levels applied this cycle (1: breached)")
+    breaches = serializers.IntegerField(help_text="Cycles that ran out")
+
+    def get_business_minutes(self, obj: SlaClock) -> int:
+        from relay.cases.services.sla import business_minutes
+
+        return business_minutes(obj)
+
+    def get_paused_seconds(self, obj: SlaClock) -> int:
+        from relay.cases.sla_api import paused_seconds
+
+        return paused_seconds(obj)
+
+
 class CaseDetailSerializer(CaseSerializer):
     watchers = CaseWatcherSerializer(many=True, read_only=True)
     links = CaseLinkSerializer(many=True, read_only=True)
     merged_into_number = serializers.SerializerMethodField()
+    sla = serializers.SerializerMethodField(help_text="The case's SLA clocks, one per target")
 
     class Meta(CaseSerializer.Meta):
-        fields = [*CaseSerializer.Meta.fields, "merged_into_number", "watchers", "links"]
+        fields = [*CaseSerializer.Meta.fields, "merged_into_number", "watchers", "links", "sla"]
         read_only_fields = fields
 
     def get_merged_into_number(self, obj: Case) -> str | None:
         return obj.merged_into.number if obj.merged_into is not None else None
+
+    @extend_schema_field(CaseSlaClockSerializer(many=True))
+    def get_sla(self, obj: Case) -> list[dict[str, Any]]:
+        prefetched = getattr(obj, "_prefetched_objects_cache", {}).get("sla_clocks")
+        clocks = prefetched if prefetched is not None else obj.sla_clocks.select_related("calendar")
+        return list(CaseSlaClockSerializer(clocks, many=True).data)
 
 
 class CaseFromCallResultSerializer(CaseDetailSerializer):
