@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("relay.notifications.urls")),
     path("cases/", include("relay.cases.urls")),
     path("routing/", include("relay.cases.routing_urls")),
+    path("sla/", include("relay.cases.sla_urls")),
     path("admin/", admin.site.urls),
 ]
