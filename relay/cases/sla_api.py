@@ -19,6 +19,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Prefetch, QuerySet
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
@@ -739,6 +740,25 @@ class SlaClockFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
 
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, in UTC for the database: PostgreSQL refuses offsets beyond ±15:59, which ISO
+    allows (+19:43), and an instant near year 1 or 9999 may not convert at all (a 400, not a 500)."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        result = super().to_python(value)
+        if result is None:
+            return None
+        try:
+            return result.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:
+            raise forms.ValidationError("This instant is out of range.") from exc
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class LevelFilter(django_filters.NumberFilter):
     """An alert level: a whole number (anything else is a 400)."""
@@ -758,8 +778,8 @@ class SlaAlertFilterSet(django_filters.FilterSet):
         method="filter_breach",
         label="true: breaches and escalations (level 1 and up); false: warnings",
     )
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte", label="Recorded at or after")
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt", label="Recorded before")
+    since = UtcDateTimeFilter(field_name="at", lookup_expr="gte", label="Recorded at or after")
+    until = UtcDateTimeFilter(field_name="at", lookup_expr="lt", label="Recorded before")
 
     class Meta:
         model = SlaAlert

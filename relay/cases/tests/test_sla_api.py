@@ -484,7 +484,18 @@ def test_alerts_filter_by_case_department_level_and_period(manager, policy, open
     assert levels(f"until={later.isoformat().replace('+', '%2B')}") == []
     kinds = {a["kind"] for a in client.get(f"/api/v1/sla-alerts/?case={case.pk}").json()["results"]}
     assert "breach" in kinds
-    for bad in ("level=high", "level=-1", f"case={BIG}", "breach=maybe", "since=soon", "target=coffee"):
+    assert levels("since=2026-01-01T00:00:00%2B19:43") == everything  # beyond PostgreSQL's offsets
+    bad_queries = (
+        "level=high",
+        "level=-1",
+        f"case={BIG}",
+        "breach=maybe",
+        "since=soon",
+        "target=coffee",
+        "until=0001-01-01T00:00:00%2B01:00",
+        "since=9999-12-31T23:59:59-23:59",
+    )
+    for bad in bad_queries:
         assert_problem(client.get(f"/api/v1/sla-alerts/?{bad}"), 400)
     for bad in ("state=lost", f"case={BIG}", "target=coffee"):
         assert_problem(client.get(f"/api/v1/sla-clocks/?{bad}"), 400)
