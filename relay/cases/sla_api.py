@@ -19,7 +19,6 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Prefetch, QuerySet
-from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
@@ -44,6 +43,7 @@ from relay.cases.sla import CalendarError
 from relay.core import clock
 from relay.core.choices import Channel
 from relay.core.exceptions import ApplicationError, NotAllowed
+from relay.core.filters import UtcDateTimeFilter
 from relay.core.pagination import Ordering
 
 _MAX = sla_config.MAX_VALUES
@@ -738,25 +738,6 @@ class SlaClockFilterSet(django_filters.FilterSet):
     class Meta:
         model = SlaClock
         fields: list[str] = []
-
-
-class UtcDateTimeField(IsoDateTimeField):
-    """An ISO 8601 instant, in UTC for the database: PostgreSQL refuses offsets beyond ±15:59, which ISO
-    allows (+19:43), and an instant near year 1 or 9999 may not convert at all (a 400, not a 500)."""
-
-    def to_python(self, value: Any) -> datetime | None:
-        result = super().to_python(value)
-        if result is None:
-            return None
-        try:
-            return result.astimezone(UTC)
-        except (OverflowError, ValueError) as exc:
-            raise forms.ValidationError("This instant is out of range.") from exc
-
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = UtcDateTimeField
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -15,7 +15,7 @@ def sla_sweep() -> int:
 
 
 @task
-def sla_replan(policy_ids: list[int], calendar_ids: list[int]) -> int:
-    """After a policy or calendar edit: re-plan the live clocks that run on it (relay/cases/services/sla.py
-    `replan`); how many cases."""
-    return sla.replan(policy_ids=policy_ids, calendar_ids=calendar_ids)
+def sla_replan(policy_ids: list[int], calendar_ids: list[int], department_ids: list[int]) -> int:
+    """After a policy, calendar or department-calendar edit: re-plan the live clocks concerned
+    (relay/cases/services/sla.py `replan`); how many cases."""
+    return sla.replan(policy_ids=policy_ids, calendar_ids=calendar_ids, department_ids=department_ids)

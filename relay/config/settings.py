@@ -262,6 +262,7 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "relay.core.choices.Channel",
         "EntryKindEnum": "relay.activities.choices.EntryKind",
         "StatusCategoryEnum": "relay.cases.choices.StatusCategory",
+        "PriorityEnum": "relay.cases.choices.Priority",
     },
 }
 

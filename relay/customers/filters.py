@@ -12,6 +12,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from relay.accounts.models import User
+from relay.core.filters import UtcDateTimeFilter
 from relay.customers import selectors
 from relay.customers.choices import LifecycleStage, PartyKind, PartyRole
 from relay.customers.models import Party
@@ -27,7 +28,7 @@ class PartyFilterSet(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=PartyKind.choices)
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True))
     tag = django_filters.CharFilter(method="filter_tag", max_length=50, label="Tag")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Party

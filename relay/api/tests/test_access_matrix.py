@@ -24,9 +24,10 @@ from relay.accounts.services import api_token_create
 from relay.activities import services as timeline
 from relay.activities.services import InteractionInput
 from relay.cases import services as cases
-from relay.cases.models import CaseStatus
-from relay.cases.services import routing
+from relay.cases.models import CaseStatus, SlaAlert, SlaClock
+from relay.cases.services import routing, sla, sla_config
 from relay.cases.services.routing import RuleInput
+from relay.cases.services.sla_config import CalendarInput, PolicyInput
 from relay.cases.tests.factories import CaseCategoryFactory
 from relay.customers import services
 from relay.customers.services import ContactInput, IdentifierInput, PartyInput
@@ -58,6 +59,7 @@ EDIT_OWN_ENTRY = decide(200, ("agent", *LEADS))  # the world's entries are the a
 REMOVE_BY_LEADS = decide(204, LEADS)
 OWN_ONLY = decide(200, ("agent",), refused=404)  # the world's notification and preference are the agent's
 ROUTING = ("manager", "admin")  # who configures routing (cases.manage_routing)
+SLA = ("manager", "admin")  # who configures SLA policies and calendars (cases.manage_sla)
 CASE_LEADS = decide(200, LEADS)  # merges and bulk actions
 
 
@@ -393,6 +395,85 @@ MATRIX: dict[tuple[str, str], Cell] = {
         lambda w: "/api/v1/routing-rules/test/",
         lambda w: {"subject": "Unpaid bill", "party": w["party"].pk},
     ),
+    # SLA policies and calendars: every staff member reads them (and previews a policy); managers and admins
+    # change them. Clocks and alerts are read with their cases.
+    ("slapolicy-list", "GET"): Cell(
+        READ, lambda w: "/api/v1/sla-policies/", listed=lambda w: w["sla_policy"].pk
+    ),
+    ("slapolicy-list", "POST"): Cell(
+        decide(201, SLA),
+        lambda w: "/api/v1/sla-policies/",
+        lambda w: {"name": "Matrix 2", "resolve_minutes": 30},
+    ),
+    ("slapolicy-detail", "GET"): Cell(READ, lambda w: f"/api/v1/sla-policies/{w['sla_policy'].pk}/"),
+    ("slapolicy-detail", "PATCH"): Cell(
+        decide(200, SLA),
+        lambda w: f"/api/v1/sla-policies/{w['sla_policy'].pk}/",
+        lambda w: {"warn_percent": 70},
+        version=lambda w: w["sla_policy"].version,
+    ),
+    ("slapolicy-detail", "PUT"): Cell(
+        decide(200, SLA),
+        lambda w: f"/api/v1/sla-policies/{w['sla_policy'].pk}/",
+        lambda w: {"resolve_minutes": 90},
+        version=lambda w: w["sla_policy"].version,
+    ),
+    ("slapolicy-detail", "DELETE"): Cell(
+        decide(204, SLA),
+        lambda w: f"/api/v1/sla-policies/{w['sla_policy'].pk}/",
+        version=lambda w: w["sla_policy"].version,
+    ),
+    ("slapolicy-preview", "POST"): Cell(
+        READ,
+        lambda w: f"/api/v1/sla-policies/{w['sla_policy'].pk}/preview/",
+        lambda w: {"start": "2026-12-04T16:55:00Z"},
+    ),
+    ("businesscalendar-list", "GET"): Cell(
+        READ, lambda w: "/api/v1/business-calendars/", listed=lambda w: w["sla_calendar"].pk
+    ),
+    ("businesscalendar-list", "POST"): Cell(
+        decide(201, SLA),
+        lambda w: "/api/v1/business-calendars/",
+        lambda w: {"name": "Matrix nights", "always_open": True},
+    ),
+    ("businesscalendar-detail", "GET"): Cell(
+        READ, lambda w: f"/api/v1/business-calendars/{w['sla_calendar'].pk}/"
+    ),
+    ("businesscalendar-detail", "PATCH"): Cell(
+        decide(200, SLA),
+        lambda w: f"/api/v1/business-calendars/{w['sla_calendar'].pk}/",
+        lambda w: {"description": "edited"},
+        version=lambda w: w["sla_calendar"].version,
+    ),
+    ("businesscalendar-detail", "PUT"): Cell(
+        decide(200, SLA),
+        lambda w: f"/api/v1/business-calendars/{w['sla_calendar'].pk}/",
+        lambda w: {"time_zone": "Europe/Berlin"},
+        version=lambda w: w["sla_calendar"].version,
+    ),
+    ("businesscalendar-detail", "DELETE"): Cell(
+        decide(204, SLA),
+        lambda w: f"/api/v1/business-calendars/{w['sla_calendar'].pk}/",
+        version=lambda w: w["sla_calendar"].version,
+    ),
+    ("businesscalendar-holidays", "GET"): Cell(
+        READ, lambda w: f"/api/v1/business-calendars/{w['sla_calendar'].pk}/holidays/?year=2026"
+    ),
+    ("departmentcalendar-list", "GET"): Cell(
+        READ, lambda w: "/api/v1/department-calendars/", listed=lambda w: w["department"].pk
+    ),
+    ("departmentcalendar-detail", "GET"): Cell(
+        READ, lambda w: f"/api/v1/department-calendars/{w['department'].pk}/"
+    ),
+    ("departmentcalendar-list", "POST"): Cell(
+        decide(200, SLA),
+        lambda w: "/api/v1/department-calendars/",
+        lambda w: {"department": w["department"].pk, "calendar": w["sla_calendar"].pk},
+    ),
+    ("slaclock-list", "GET"): Cell(READ, lambda w: "/api/v1/sla-clocks/", listed=lambda w: w["sla_clock"].pk),
+    ("slaclock-detail", "GET"): Cell(READ, lambda w: f"/api/v1/sla-clocks/{w['sla_clock'].pk}/"),
+    ("slaalert-list", "GET"): Cell(READ, lambda w: "/api/v1/sla-alerts/", listed=lambda w: w["sla_alert"].pk),
+    ("slaalert-detail", "GET"): Cell(READ, lambda w: f"/api/v1/sla-alerts/{w['sla_alert'].pk}/"),
     # public: the description of the API (no data), and the problem+json 404 for unknown paths
     ("schema", "GET"): Cell(PUBLIC, lambda w: "/api/v1/openapi.json"),
     ("docs", "GET"): Cell(PUBLIC, lambda w: "/api/v1/docs"),
@@ -429,8 +510,10 @@ def world(agent, other_agent, supervisor, manager, admin_user, auditor, inactive
     )
     note = timeline.note_add(actor=agent, party=party, body="Prefers mornings")
     cases_world = _cases_world(agent, departments)
+    sla_world = _sla_world(manager, cases_world["case"])
     return {
         **cases_world,
+        **sla_world,
         "users": users,
         "department": departments["Billing"],
         "party": party,
@@ -476,6 +559,31 @@ def _cases_world(agent: Any, departments: dict[str, Any]) -> dict[str, Any]:
         "category": CaseCategoryFactory(name="Line faults"),
         "waiting": CaseStatus.objects.get(category="waiting_customer", is_default=True),
     }
+
+
+def _sla_world(manager: Any, case: Any) -> dict[str, Any]:
+    """A calendar nobody uses (deletable), a policy every case matches, the world's case's clocks under it
+    and a breach of its resolution clock."""
+    calendar = sla_config.calendar_create(
+        actor=manager, data=CalendarInput(name="Matrix hours", hours={"0": [["09:00", "17:00"]]})
+    )
+    policy = sla_config.policy_create(actor=manager, data=PolicyInput(name="Matrix SLA", resolve_minutes=60))
+    with transaction.atomic():
+        sla.sync(case)
+    clock = SlaClock.objects.get(case=case, target="resolve")
+    assert clock.due_at is not None
+    alert = SlaAlert.objects.create(
+        clock=clock,
+        case=case,
+        target="resolve",
+        cycle=1,
+        level=1,
+        due_at=clock.due_at,
+        at=clock.due_at,
+        department_id=case.department_id,
+        token="matrix",
+    )
+    return {"sla_calendar": calendar, "sla_policy": policy, "sla_clock": clock, "sla_alert": alert}
 
 
 def _client(world: dict[str, Any], actor: str) -> APIClient:

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from relay.cases.choices import Priority, StatusCategory
 from relay.cases.models import Case
 from relay.cases.selectors import DEFAULT_QUEUE_ORDERING, QUEUE_ORDERINGS
+from relay.core.filters import UtcDateTimeFilter
 from relay.core.pagination import Ordering
 
 # the sorts of the case list: the queue's, on columns of the case itself
@@ -50,7 +51,7 @@ class CaseFilterSet(django_filters.FilterSet):
     party = IdFilter(field_name="party_id", label="Customer (party id)")
     category = IdFilter(field_name="category_id", label="Category (id)")
     number = django_filters.CharFilter(method="filter_number", max_length=20, label="Case number, C-000123")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Case

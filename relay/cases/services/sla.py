@@ -19,6 +19,7 @@ The business-time arithmetic is pure (relay/cases/sla.py); this module only read
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ from relay.core import clock as clock_module
 from relay.core import outbox
 from relay.core.audit import with_actor
 
+logger = logging.getLogger(__name__)
 ZERO = timedelta(0)
 PRIORITY_STEPS: tuple[str, ...] = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
 TARGET_PHRASES: dict[str, str] = {
@@ -324,17 +326,26 @@ def sync(
     return list(clocks.values())
 
 
-def replan(*, policy_ids: Iterable[int] = (), calendar_ids: Iterable[int] = (), batch_size: int = 200) -> int:
-    """Re-plan the live clocks of open cases that run on these policies or calendars (after an edit of
-    their targets, hours or holidays): each case is locked and synced, a batch per transaction. The time
-    used since a clock's last change is counted on the calendar as it now is. Returns the cases done."""
+def replan(
+    *,
+    policy_ids: Iterable[int] = (),
+    calendar_ids: Iterable[int] = (),
+    department_ids: Iterable[int] = (),
+    batch_size: int = 200,
+) -> int:
+    """Re-plan the live clocks of open cases that run on these policies or calendars, or are handled by
+    these departments (after an edit of targets, hours, holidays or a department's calendar): each case is
+    locked and synced, a batch per transaction. The time used since a clock's last change is counted on
+    the calendar as it now is. Returns the cases done."""
     from django.db.models import Q
 
-    policy_ids, calendar_ids = list(policy_ids), list(calendar_ids)
-    if not policy_ids and not calendar_ids:
+    policy_ids, calendar_ids, department_ids = list(policy_ids), list(calendar_ids), list(department_ids)
+    if not policy_ids and not calendar_ids and not department_ids:
         return 0
     live = SlaClock.objects.filter(state__in=list(LIVE_CLOCK_STATES)).filter(
-        Q(policy_id__in=policy_ids) | Q(calendar_id__in=calendar_ids)
+        Q(policy_id__in=policy_ids)
+        | Q(calendar_id__in=calendar_ids)
+        | Q(case__department_id__in=department_ids)
     )
     done, after = 0, 0
     while True:
@@ -352,6 +363,27 @@ def replan(*, policy_ids: Iterable[int] = (), calendar_ids: Iterable[int] = (), 
                 sync(case, policies=policies)
                 done += 1
         after = ids[-1]
+
+
+def replan_later(
+    *, policy_ids: Iterable[int] = (), calendar_ids: Iterable[int] = (), department_ids: Iterable[int] = ()
+) -> None:
+    """After the caller's transaction commits, have a worker `replan` (the editors' writes call this)."""
+    kwargs = {
+        "policy_ids": sorted(set(policy_ids)),
+        "calendar_ids": sorted(set(calendar_ids)),
+        "department_ids": sorted(set(department_ids)),
+    }
+
+    def enqueue() -> None:
+        from relay.cases.tasks import sla_replan
+
+        try:
+            sla_replan.enqueue(**kwargs)
+        except Exception:  # the clocks follow anyway when each case next changes
+            logger.exception("Could not enqueue the SLA re-plan %s", kwargs)
+
+    transaction.on_commit(enqueue, robust=True)
 
 
 def badge(clocks: Iterable[SlaClock], at: datetime) -> tuple[str, datetime | None]:

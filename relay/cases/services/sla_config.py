@@ -32,8 +32,9 @@ from django.db.models import Max
 from django.utils.text import slugify
 
 from relay.accounts.models import Department, User
-from relay.cases.choices import EscalationReassign, OnTransfer, Priority
-from relay.cases.models import BusinessCalendar, CaseCategory, DepartmentCalendar, SlaPolicy
+from relay.cases.choices import LIVE_CLOCK_STATES, EscalationReassign, OnTransfer, Priority
+from relay.cases.models import BusinessCalendar, CaseCategory, DepartmentCalendar, SlaClock, SlaPolicy
+from relay.cases.services import sla
 from relay.cases.sla import (
     CalendarError,
     WorkCalendar,
@@ -415,9 +416,13 @@ def calendar_update(
     data = CalendarInput.of(locked)
     for key, value in changes.items():
         setattr(data, key, value)
+    defaults = list(BusinessCalendar.objects.filter(is_default=True).values_list("pk", flat=True))
     for key, value in clean_calendar(data, calendar=locked).items():
         setattr(locked, key, value)
-    return _save_calendar(locked, actor)
+    saved = _save_calendar(locked, actor)
+    # clocks on it follow its new hours; when the default moves, the clocks on the old default too
+    sla.replan_later(calendar_ids=[saved.pk, *(defaults if saved.is_default else [])])
+    return saved
 
 
 def calendar_users(calendar: BusinessCalendar) -> tuple[list[str], list[str]]:
@@ -476,6 +481,7 @@ def department_calendar_set(
     if calendar is None:
         if current is not None:
             with_actor(current, actor).delete()
+            sla.replan_later(department_ids=[department.pk])
         return None
     if current is None:
         current = DepartmentCalendar(department=department, calendar=calendar)
@@ -487,6 +493,7 @@ def department_calendar_set(
     if current.calendar_id != calendar.pk:
         current.calendar = calendar
         with_actor(current, actor).save()
+        sla.replan_later(department_ids=[department.pk])
     return current
 
 
@@ -706,6 +713,7 @@ def policy_update(
         setattr(data, key, value)
     for key, value in clean_policy(data, policy=locked).items():
         setattr(locked, key, value)
+    sla.replan_later(policy_ids=[locked.pk])  # its cases get its new targets (or re-match)
     return _save_policy(locked, actor)
 
 
@@ -718,6 +726,8 @@ def policy_set_active(
     if locked.is_active == active:
         return locked
     locked.is_active = active
+    if not active:
+        sla.replan_later(policy_ids=[locked.pk])  # its cases re-match the remaining policies
     return _save_policy(locked, actor)
 
 
@@ -727,8 +737,14 @@ def policy_delete(*, actor: User, policy: SlaPolicy, expected_version: int | Non
     synchronised, when the next matching policy (or none) applies."""
     _require_manager(actor)
     locked = lock_current(SlaPolicy, policy.pk, expected_version)
+    clocked = list(
+        SlaClock.objects.filter(policy=locked, state__in=list(LIVE_CLOCK_STATES))
+        .values_list("case__department_id", flat=True)
+        .distinct()
+    )
     with_actor(locked, actor)
     locked.delete()
+    sla.replan_later(department_ids=clocked)  # its clocks lost their policy: their cases re-match
 
 
 @transaction.atomic

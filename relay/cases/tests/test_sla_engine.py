@@ -411,3 +411,18 @@ def test_editing_a_policy_or_calendar_replans_the_open_cases_on_it(friday_case, 
     # 65 min used by 10:00, 175 to go: 120 on Monday morning, 55 on Tuesday's
     assert _clocks(friday_case)[SlaTarget.RESOLVE].due_at == berlin((2026, 12, 8), 9, 55)
     assert sla.replan() == 0
+
+
+def test_an_edit_in_the_editors_replans_after_commit(
+    friday_case, sla_policy, manager, settings, django_capture_on_commit_callbacks
+):
+    from relay.cases.services import sla_config
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_config.policy_update(
+            actor=manager, policy=sla_policy, expected_version=1, changes={"resolve_minutes": 60}
+        )
+    resolve = _clocks(friday_case)[SlaTarget.RESOLVE]
+    assert resolve.target_seconds == 3600
+    assert resolve.due_at == berlin(MONDAY, 9, 55)
