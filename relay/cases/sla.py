@@ -536,3 +536,25 @@ def holiday_names(calendar: WorkCalendar, year: int) -> list[tuple[date, str]]:
         if day.year == year:
             names.setdefault(day, []).append(label)
     return [(day, "; ".join(labels)) for day, labels in sorted(names.items())]
+
+
+# --- words -------------------------------------------------------------------------------------------------
+
+
+def span_text(value: timedelta | int | float | None) -> str:
+    """'25 min', '3 h 10 min', '1 h 05 min', '2 days 4 h', 'less than a minute', '0 min' (rounded down)."""
+    if value is None:
+        return ""
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds <= 0:
+        return "0 min"
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "less than a minute"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h {mins:02d} min"
+    return f"{mins} min"

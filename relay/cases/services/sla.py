@@ -52,7 +52,7 @@ from relay.cases.models import (
 )
 from relay.cases.permissions import confidential_category_ids
 from relay.cases.routing import TIER_TAG_PREFIX, tag_key
-from relay.cases.sla import WorkCalendar, parse_intervals
+from relay.cases.sla import WorkCalendar, parse_intervals, span_text
 from relay.core import clock as clock_module
 from relay.core import outbox
 from relay.core.audit import with_actor
@@ -559,18 +559,6 @@ def _alert(c: SlaClock, level: int, due_at: datetime, now: datetime, token: str)
     )
 
 
-def how_late(seconds: int) -> str:
-    """'2 h 5 min', '3 days 4 h', 'less than a minute'."""
-    minutes = seconds // 60
-    if minutes < 1:
-        return "less than a minute"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "", f"{hours} h" if hours else ""]
-    parts.append(f"{mins} min" if mins and not days else "")
-    return " ".join(p for p in parts if p)
-
-
 class _Audience:
     """Who may be told about the cases of one batch: the members of their departments and the active
     staff among the people they name, read in two queries for the whole batch. A confidential case asks
@@ -652,7 +640,7 @@ def _tell(mine: list[tuple[SlaClock, SlaAlert]], result: SweepResult) -> set[int
         if alert.level == 0:
             case = c.case
             left = max(int(((c.due_at or alert.at) - alert.at).total_seconds()), 0)
-            title = f"At risk: {TARGET_PHRASES[c.target]} due in {how_late(left)}"
+            title = f"At risk: {TARGET_PHRASES[c.target]} due in {span_text(left)}"
             handler = audience.allowed(case, audience.handler(case))
             notices.append(("case.sla.warning", _payload(case, title, alert, None), handler, _key(c, alert)))
     headlines = [_headline(c, alert, actions) for c, alert, actions, _ in breaches]
@@ -698,7 +686,7 @@ def _step(c: SlaClock, level: int) -> dict[str, Any]:
 
 
 def _headline(c: SlaClock, alert: SlaAlert, actions: list[str]) -> str:
-    phrase, late = TARGET_PHRASES[c.target], how_late(alert.late_seconds)
+    phrase, late = TARGET_PHRASES[c.target], span_text(alert.late_seconds)
     if alert.level == 1:
         text = f"Dropped ball: {phrase} overdue by {late}; update requested"
     else:
@@ -751,7 +739,6 @@ __all__ = [
     "business_minutes",
     "calendar_for",
     "due_preview",
-    "how_late",
     "match_policy",
     "sweep",
     "sync",
