@@ -114,7 +114,7 @@ def nothing_due(samples: int) -> None:
     timing.measure("sweep, nothing due", samples, lambda i: sla.sweep())
 
 
-def breach(count: int, consumers: int, *, email: bool) -> None:
+def breach(count: int, consumers: int, *, email: bool, batch_size: int) -> None:
     ids = list(
         SlaClock.objects.filter(case__number__startswith=PREFIX, level=0)
         .order_by("id")
@@ -129,7 +129,7 @@ def breach(count: int, consumers: int, *, email: bool) -> None:
     )
     alerts_before = SlaAlert.objects.count()
     started = time.perf_counter()
-    command = [sys.executable, "-m", "relay.manage", "sla", "sweep"]
+    command = [sys.executable, "-m", "relay.manage", "sla", "sweep", "--batch-size", str(batch_size)]
     workers = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(consumers)]
     outputs = [w.communicate()[0].strip() for w in workers]
     elapsed = time.perf_counter() - started
@@ -210,13 +210,14 @@ def main() -> None:
     parser.add_argument("--consumers", type=int, default=2)
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--email", action="store_true", help="deliver the notices by e-mail too")
+    parser.add_argument("--batch-size", type=int, default=500, help="clocks a sweep takes per transaction")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("bench/sla.py measures PostgreSQL: set DATABASE_URL (see the docstring)")
     fill(args.cases)
     nothing_due(args.samples)
     if args.breach:
-        breach(args.breach, args.consumers, email=args.email)
+        breach(args.breach, args.consumers, email=args.email, batch_size=args.batch_size)
 
 
 if __name__ == "__main__":
