@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.utils.text import slugify
 
 from relay.accounts.models import Department, User
@@ -29,6 +29,16 @@ from relay.cases.choices import OPEN_CATEGORIES, Priority
 from relay.cases.models import CaseCategory, DepartmentRouting, RoutingRule
 from relay.cases.permissions import WORKER_ROLES
 from relay.cases.routing import DEPARTMENT_STRATEGIES, Assignment, CaseSample, Conditions, Explanation, Rule
+from relay.cases.services._config import (
+    choices,
+    ids,
+    locked_with_changes,
+    move,
+    next_order,
+    save_versioned,
+    texts,
+    unique,
+)
 from relay.core import clock
 from relay.core.audit import with_actor
 from relay.core.choices import Channel
@@ -36,10 +46,6 @@ from relay.core.exceptions import ApplicationError, ConflictError, NotAllowed
 from relay.core.services import lock_current
 from relay.customers.choices import ContactKind, PartyRole
 from relay.customers.models import ContactPoint, Party, PartyRoleAssignment
-
-MAX_VALUES = 50  # per condition list
-MAX_VALUE_LENGTH = 100
-ORDER_STEP = 10
 
 STRATEGY_PHRASES: dict[str, str] = {
     Assignment.ROUND_ROBIN: "round-robin",
@@ -84,47 +90,6 @@ def _require_manager(actor: User) -> None:
         raise NotAllowed("Only managers and administrators configure routing.")
 
 
-def _unique(values: Iterable[Any]) -> list[Any]:
-    return list(dict.fromkeys(values))
-
-
-def _texts(name: str, values: Any, errors: dict[str, list[str]]) -> list[str]:
-    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
-        errors[name] = ["A list of texts is required."]
-        return []
-    cleaned = _unique(v.strip() for v in values if v.strip())
-    if len(cleaned) > MAX_VALUES:
-        errors[name] = [f"At most {MAX_VALUES} values."]
-    elif any(len(v) > MAX_VALUE_LENGTH or "\x00" in v for v in cleaned):
-        errors[name] = [f"Each value has at most {MAX_VALUE_LENGTH} characters and no null characters."]
-    return cleaned
-
-
-def _ids(name: str, values: Any, model: Any, errors: dict[str, list[str]]) -> list[int]:
-    if not isinstance(values, list | tuple) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in values
-    ):
-        errors[name] = ["A list of ids is required."]
-        return []
-    cleaned = _unique(values)
-    if len(cleaned) > MAX_VALUES:
-        errors[name] = [f"At most {MAX_VALUES} values."]
-        return cleaned
-    in_range = [v for v in cleaned if 0 < v < 2**63]
-    known = set(model._default_manager.filter(pk__in=in_range).values_list("pk", flat=True))
-    unknown = [v for v in cleaned if v not in known]
-    if unknown:
-        errors[name] = [f"Unknown: {', '.join(str(v) for v in unknown)}."]
-    return cleaned
-
-
-def _choices(name: str, values: list[str], allowed: list[str], errors: dict[str, list[str]]) -> list[str]:
-    wrong = [v for v in values if v not in allowed]
-    if wrong and name not in errors:
-        errors[name] = [f"Choose from: {', '.join(allowed)}."]
-    return values
-
-
 def clean_rule(data: RuleInput, *, rule: RoutingRule | None = None) -> dict[str, Any]:
     """The rule's column values, validated and normalised; an ApplicationError lists every field error."""
     errors: dict[str, list[str]] = {}
@@ -143,11 +108,11 @@ def clean_rule(data: RuleInput, *, rule: RoutingRule | None = None) -> dict[str,
         errors["description"] = ["At most 2000 characters."]
     if data.order is not None and not (isinstance(data.order, int) and 0 <= data.order < 2**31):
         errors["order"] = ["A whole number from 0 is required."]
-    keywords = _texts("keywords", data.keywords, errors)
+    keywords = texts("keywords", data.keywords, errors)
     if "keywords" not in errors and any(not routing.words(k) for k in keywords):
         errors["keywords"] = ["Each keyword needs at least one letter or digit."]
-    tiers = [slugify(t) for t in _texts("tiers", data.tiers, errors)]
-    tags = [slugify(t) for t in _texts("tags", data.tags, errors)]
+    tiers = [slugify(t) for t in texts("tiers", data.tiers, errors)]
+    tags = [slugify(t) for t in texts("tags", data.tags, errors)]
     for list_name, slugs in (("tiers", tiers), ("tags", tags)):
         if list_name not in errors and not all(slugs):
             errors[list_name] = ["Use letters or digits in tag and tier names."]
@@ -156,17 +121,15 @@ def clean_rule(data: RuleInput, *, rule: RoutingRule | None = None) -> dict[str,
         "description": (data.description or "").strip(),
         "is_active": bool(data.is_active),
         "department": data.department,
-        "categories": _ids("categories", data.categories, CaseCategory, errors),
-        "channels": _choices(
-            "channels", _texts("channels", data.channels, errors), list(Channel.values), errors
-        ),
+        "categories": ids("categories", data.categories, CaseCategory, errors),
+        "channels": choices("channels", data.channels, list(Channel.values), errors),
         "keywords": keywords,
-        "tiers": _unique(tiers),
-        "tags": _unique(tags),
-        "regions": _texts("regions", data.regions, errors),
-        "roles": _choices("roles", _texts("roles", data.roles, errors), list(PartyRole.values), errors),
-        "originators": _ids("originators", data.originators, User, errors),
-        "originating_departments": _ids(
+        "tiers": unique(tiers),
+        "tags": unique(tags),
+        "regions": texts("regions", data.regions, errors),
+        "roles": choices("roles", data.roles, list(PartyRole.values), errors),
+        "originators": ids("originators", data.originators, User, errors),
+        "originating_departments": ids(
             "originating_departments", data.originating_departments, Department, errors
         ),
         "priority": data.priority or "",
@@ -184,18 +147,7 @@ def clean_rule(data: RuleInput, *, rule: RoutingRule | None = None) -> dict[str,
 
 
 def _save(rule: RoutingRule, actor: User) -> RoutingRule:
-    if rule.pk is not None:
-        rule.version += 1
-    rule.updated_at = clock.now()
-    with_actor(rule, actor)
-    try:
-        with transaction.atomic():
-            rule.save()
-    except IntegrityError as exc:  # a concurrent rule took the name first: the constraint decides
-        raise ApplicationError(
-            "Another rule already has this name.", errors={"name": ["Another rule already has this name."]}
-        ) from exc
-    return rule
+    return save_versioned(rule, actor, name_taken="Another rule already has this name.")
 
 
 # --- rules: writes ---------------------------------------------------------------------------------------
@@ -207,8 +159,7 @@ def routing_rule_create(*, actor: User, data: RuleInput) -> RoutingRule:
     _require_manager(actor)
     values = clean_rule(data)
     if "order" not in values:
-        last = RoutingRule.objects.aggregate(last=Max("order"))["last"]
-        values["order"] = (last or 0) + ORDER_STEP
+        values["order"] = next_order(RoutingRule)
     return _save(RoutingRule(**values), actor)
 
 
@@ -218,13 +169,9 @@ def routing_rule_update(
 ) -> RoutingRule:
     """Change some of the rule's fields (names as in `RuleInput`); a stale version changes nothing."""
     _require_manager(actor)
-    unknown = set(changes) - set(RULE_FIELDS)
-    if unknown:
-        raise ApplicationError("Unknown fields.", errors={k: ["Not a field of a rule."] for k in unknown})
-    locked = lock_current(RoutingRule, rule.pk, expected_version)
-    data = RuleInput.of(locked)
-    for key, value in changes.items():
-        setattr(data, key, value)
+    locked, data = locked_with_changes(
+        RoutingRule, RuleInput, rule.pk, expected_version=expected_version, changes=changes, noun="rule"
+    )
     for key, value in clean_rule(data, rule=locked).items():
         setattr(locked, key, value)
     return _save(locked, actor)
@@ -258,21 +205,7 @@ def routing_rule_move(*, actor: User, rule: RoutingRule, direction: str) -> Rout
     Every rule is locked first (the list is configuration: tens of rows), so two moves at once are applied
     one after the other. A move is relative to where the rule is now, so it needs no version."""
     _require_manager(actor)
-    if direction not in ("up", "down"):
-        raise ApplicationError("Move a rule up or down.", errors={"direction": ["Choose up or down."]})
-    ordered = list(RoutingRule.objects.select_for_update().order_by("order", "id"))
-    index = next((i for i, r in enumerate(ordered) if r.pk == rule.pk), None)
-    if index is None:
-        raise RoutingRule.DoesNotExist("No such rule.")
-    other = index - 1 if direction == "up" else index + 1
-    if 0 <= other < len(ordered):
-        ordered[index], ordered[other] = ordered[other], ordered[index]
-    moved = ordered[other] if 0 <= other < len(ordered) else ordered[index]
-    for position, row in enumerate(ordered, start=1):
-        if row.order != position * ORDER_STEP:
-            row.order = position * ORDER_STEP
-            _save(row, actor)
-    return moved
+    return move(RoutingRule, rule.pk, direction, lambda row: _save(row, actor), noun="rule")
 
 
 @transaction.atomic

@@ -21,20 +21,31 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date
 from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils.text import slugify
 
 from relay.accounts.models import Department, User
 from relay.cases.choices import LIVE_CLOCK_STATES, EscalationReassign, OnTransfer, Priority
 from relay.cases.models import BusinessCalendar, CaseCategory, DepartmentCalendar, SlaClock, SlaPolicy
 from relay.cases.services import sla
+from relay.cases.services._config import (
+    Errors,
+    choices,
+    ids,
+    is_int,
+    locked_with_changes,
+    move,
+    next_order,
+    save_versioned,
+    stamp,
+    texts,
+    unique,
+)
 from relay.cases.sla import (
     CalendarError,
     WorkCalendar,
@@ -43,37 +54,27 @@ from relay.cases.sla import (
     parse_intervals,
     subdivision_choices,
 )
-from relay.core import clock
 from relay.core.audit import with_actor
 from relay.core.choices import Channel
 from relay.core.exceptions import ApplicationError, NotAllowed
 from relay.core.services import lock_current
 
-MAX_VALUES = 50  # per condition list
-MAX_VALUE_LENGTH = 100
 MAX_TARGET_MINUTES = 525_600  # one year of business time
 MAX_LEVELS = 5
 MAX_INTERVALS = 12  # per weekday
 MAX_HOLIDAYS = 1000
 MAX_HOLIDAY_NAME = 100
 MIN_WEEKLY_MINUTES = 60
-ORDER_STEP = 10
 FIRST_YEAR, LAST_YEAR = 1970, 2199  # what previews and holiday lists cover
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 _HHMM = re.compile(r"\d{1,2}:\d{2}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-Errors = dict[str, list[str]]
-
 
 def _require_manager(actor: User) -> None:
     if not actor.has_perm("cases.manage_sla"):
         raise NotAllowed("Only managers and administrators configure SLA policies and calendars.")
-
-
-def _unique(values: Iterable[Any]) -> list[Any]:
-    return list(dict.fromkeys(values))
 
 
 def _text(name: str, value: Any, errors: Errors, *, max_length: int, required: str = "") -> str:
@@ -99,47 +100,8 @@ def _flag(name: str, value: Any, errors: Errors) -> bool:
     return value
 
 
-def _texts(name: str, values: Any, errors: Errors) -> list[str]:
-    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
-        errors[name] = ["A list of texts is required."]
-        return []
-    cleaned = _unique(v.strip() for v in values if v.strip())
-    if len(cleaned) > MAX_VALUES:
-        errors[name] = [f"At most {MAX_VALUES} values."]
-    elif any(len(v) > MAX_VALUE_LENGTH or "\x00" in v for v in cleaned):
-        errors[name] = [f"Each value has at most {MAX_VALUE_LENGTH} characters and no null characters."]
-    return cleaned
-
-
-def _choices(name: str, values: Any, allowed: list[str], errors: Errors) -> list[str]:
-    cleaned = _texts(name, values, errors)
-    if name not in errors and any(v not in allowed for v in cleaned):
-        errors[name] = [f"Choose from: {', '.join(allowed)}."]
-    return cleaned
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _ids(name: str, values: Any, model: Any, errors: Errors) -> list[int]:
-    if not isinstance(values, list | tuple) or not all(_is_int(v) for v in values):
-        errors[name] = ["A list of ids is required."]
-        return []
-    cleaned = _unique(values)
-    if len(cleaned) > MAX_VALUES:
-        errors[name] = [f"At most {MAX_VALUES} values."]
-        return cleaned
-    in_range = [v for v in cleaned if 0 < v < 2**63]
-    known = set(model._default_manager.filter(pk__in=in_range).values_list("pk", flat=True))
-    unknown = [v for v in cleaned if v not in known]
-    if unknown:
-        errors[name] = [f"Unknown: {', '.join(str(v) for v in unknown)}."]
-    return cleaned
-
-
 def _order(value: Any, errors: Errors) -> None:
-    if value is not None and not (_is_int(value) and 0 <= value < 2**31):
+    if value is not None and not (is_int(value) and 0 <= value < 2**31):
         errors["order"] = ["A whole number from 0 is required."]
 
 
@@ -193,7 +155,7 @@ def _clean_hours(value: Any, errors: Errors) -> dict[str, list[list[str]]]:
         return week
     for key, intervals in value.items():
         day = str(key).strip()
-        if day not in week or (not isinstance(key, str) and not _is_int(key)):
+        if day not in week or (not isinstance(key, str) and not is_int(key)):
             errors["hours"] = ['Weekdays are "0" (Monday) to "6" (Sunday).']
             continue
         where = f"hours.{day}"
@@ -351,9 +313,7 @@ def clean_calendar(data: CalendarInput, *, calendar: BusinessCalendar | None = N
 
 
 def _save_calendar(row: BusinessCalendar, actor: User) -> BusinessCalendar:
-    if row.pk is not None:
-        row.version += 1
-    row.updated_at = clock.now()
+    stamp(row)
     if row.is_default:  # the flag moves: the previous default loses it (locked, versioned, audited)
         for previous in (
             BusinessCalendar.objects.select_for_update().filter(is_default=True).exclude(pk=row.pk)
@@ -409,13 +369,14 @@ def calendar_update(
 ) -> BusinessCalendar:
     """Change some of the calendar's fields (names as in `CalendarInput`); a stale version changes nothing."""
     _require_manager(actor)
-    unknown = set(changes) - set(CALENDAR_FIELDS)
-    if unknown:
-        raise ApplicationError("Unknown fields.", errors={k: ["Not a field of a calendar."] for k in unknown})
-    locked = lock_current(BusinessCalendar, calendar.pk, expected_version)
-    data = CalendarInput.of(locked)
-    for key, value in changes.items():
-        setattr(data, key, value)
+    locked, data = locked_with_changes(
+        BusinessCalendar,
+        CalendarInput,
+        calendar.pk,
+        expected_version=expected_version,
+        changes=changes,
+        noun="calendar",
+    )
     defaults = list(BusinessCalendar.objects.filter(is_default=True).values_list("pk", flat=True))
     for key, value in clean_calendar(data, calendar=locked).items():
         setattr(locked, key, value)
@@ -537,7 +498,7 @@ def _minutes(name: str, value: Any, errors: Errors, *, allow_zero: bool = False)
     low = 0 if allow_zero else 1
     if value is None:
         return None
-    if not _is_int(value) or not low <= value <= MAX_TARGET_MINUTES:
+    if not is_int(value) or not low <= value <= MAX_TARGET_MINUTES:
         errors[name] = [
             f"A whole number of minutes from {low} to {MAX_TARGET_MINUTES:,} (one year), or empty."
         ]
@@ -585,7 +546,7 @@ def _clean_escalation(value: Any, errors: Errors) -> list[dict[str, Any]]:
         if reassign == EscalationReassign.DEPARTMENT:
             if department is None:
                 errors[f"{where}.department"] = ["Choose the department the case is transferred to."]
-            elif not _is_int(department) or not 0 < department < 2**63:
+            elif not is_int(department) or not 0 < department < 2**63:
                 errors[f"{where}.department"] = ["A department id is required."]
             else:
                 department_ids[index] = department
@@ -622,14 +583,14 @@ def clean_policy(data: PolicyInput, *, policy: SlaPolicy | None = None) -> dict[
     description = _text("description", data.description, errors, max_length=2000)
     is_active = _flag("is_active", data.is_active, errors)
     _order(data.order, errors)
-    tiers = [slugify(t) for t in _texts("tiers", data.tiers, errors)]
+    tiers = [slugify(t) for t in texts("tiers", data.tiers, errors)]
     if "tiers" not in errors and not all(tiers):
         errors["tiers"] = ["Use letters or digits in tier names."]
     targets = {name: _minutes(name, getattr(data, name), errors) for name in TARGET_FIELDS}
     if not any(k in errors for k in TARGET_FIELDS) and all(v is None for v in targets.values()):
         errors["acknowledge_minutes"] = ["Set at least one target (first response, resolution or update)."]
     warn = data.warn_percent
-    if not _is_int(warn) or not 1 <= warn <= 99:
+    if not is_int(warn) or not 1 <= warn <= 99:
         errors["warn_percent"] = ["A whole percentage from 1 to 99."]
     calendar = data.calendar
     if calendar is not None and (
@@ -643,11 +604,11 @@ def clean_policy(data: PolicyInput, *, policy: SlaPolicy | None = None) -> dict[
         "name": name,
         "description": description,
         "is_active": is_active,
-        "priorities": _choices("priorities", data.priorities, list(Priority.values), errors),
-        "categories": _ids("categories", data.categories, CaseCategory, errors),
-        "departments": _ids("departments", data.departments, Department, errors),
-        "channels": _choices("channels", data.channels, list(Channel.values), errors),
-        "tiers": _unique(tiers),
+        "priorities": choices("priorities", data.priorities, list(Priority.values), errors),
+        "categories": ids("categories", data.categories, CaseCategory, errors),
+        "departments": ids("departments", data.departments, Department, errors),
+        "channels": choices("channels", data.channels, list(Channel.values), errors),
+        "tiers": unique(tiers),
         **targets,
         "warn_percent": warn,
         "calendar": calendar,
@@ -669,19 +630,7 @@ def _save_policy(policy: SlaPolicy, actor: User) -> SlaPolicy:
         and not BusinessCalendar.objects.select_for_update().filter(pk=calendar_id).exists()
     ):
         raise ApplicationError("No such calendar.", errors={"calendar": ["No such calendar."]})
-    if policy.pk is not None:
-        policy.version += 1
-    policy.updated_at = clock.now()
-    with_actor(policy, actor)
-    try:
-        with transaction.atomic():
-            policy.save()
-    except IntegrityError as exc:  # a concurrent policy took the name first: the constraint decides
-        raise ApplicationError(
-            "Another policy already has this name.",
-            errors={"name": ["Another policy already has this name."]},
-        ) from exc
-    return policy
+    return save_versioned(policy, actor, name_taken="Another policy already has this name.")
 
 
 # --- policies: writes ------------------------------------------------------------------------------------
@@ -693,8 +642,7 @@ def policy_create(*, actor: User, data: PolicyInput) -> SlaPolicy:
     _require_manager(actor)
     values = clean_policy(data)
     if "order" not in values:
-        last = SlaPolicy.objects.aggregate(last=Max("order"))["last"]
-        values["order"] = (last or 0) + ORDER_STEP
+        values["order"] = next_order(SlaPolicy)
     return _save_policy(SlaPolicy(**values), actor)
 
 
@@ -704,13 +652,9 @@ def policy_update(
 ) -> SlaPolicy:
     """Change some of the policy's fields (names as in `PolicyInput`); a stale version changes nothing."""
     _require_manager(actor)
-    unknown = set(changes) - set(POLICY_FIELDS)
-    if unknown:
-        raise ApplicationError("Unknown fields.", errors={k: ["Not a field of a policy."] for k in unknown})
-    locked = lock_current(SlaPolicy, policy.pk, expected_version)
-    data = PolicyInput.of(locked)
-    for key, value in changes.items():
-        setattr(data, key, value)
+    locked, data = locked_with_changes(
+        SlaPolicy, PolicyInput, policy.pk, expected_version=expected_version, changes=changes, noun="policy"
+    )
     for key, value in clean_policy(data, policy=locked).items():
         setattr(locked, key, value)
     sla.replan_later(policy_ids=[locked.pk])  # its cases get its new targets (or re-match)
@@ -752,21 +696,7 @@ def policy_move(*, actor: User, policy: SlaPolicy, direction: str) -> SlaPolicy:
     """Swap the policy with its neighbour above ("up") or below ("down"), then number the policies evenly.
     Every policy is locked first (configuration: tens of rows), so two moves at once apply one by one."""
     _require_manager(actor)
-    if direction not in ("up", "down"):
-        raise ApplicationError("Move a policy up or down.", errors={"direction": ["Choose up or down."]})
-    ordered = list(SlaPolicy.objects.select_for_update().order_by("order", "id"))
-    index = next((i for i, p in enumerate(ordered) if p.pk == policy.pk), None)
-    if index is None:
-        raise SlaPolicy.DoesNotExist("No such policy.")
-    other = index - 1 if direction == "up" else index + 1
-    if 0 <= other < len(ordered):
-        ordered[index], ordered[other] = ordered[other], ordered[index]
-    moved = ordered[other] if 0 <= other < len(ordered) else ordered[index]
-    for position, row in enumerate(ordered, start=1):
-        if row.order != position * ORDER_STEP:
-            row.order = position * ORDER_STEP
-            _save_policy(row, actor)
-    return moved
+    return move(SlaPolicy, policy.pk, direction, lambda row: _save_policy(row, actor), noun="policy")
 
 
 __all__ = [
