@@ -4,8 +4,6 @@ the rules; managers and admins change and test them (`cases.manage_routing`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -16,6 +14,7 @@ from rest_framework.response import Response
 from relay.accounts.models import Department, User
 from relay.api import serializer_registry
 from relay.api.base import VersionedViewSet, idempotent_create
+from relay.cases.api.config_fields import choice_list, id_list, text_list
 from relay.cases.choices import Priority
 from relay.cases.models import CaseCategory, RoutingRule
 from relay.cases.routing import Assignment
@@ -26,36 +25,18 @@ from relay.core.pagination import Ordering
 from relay.customers.choices import PartyRole
 from relay.customers.models import Party
 
-_MAX = routing.MAX_VALUES
-
-
-def _ids(**kwargs: Any) -> serializers.ListField:
-    return serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), max_length=_MAX, **kwargs
-    )
-
-
-def _texts(**kwargs: Any) -> serializers.ListField:
-    return serializers.ListField(
-        child=serializers.CharField(max_length=routing.MAX_VALUE_LENGTH), max_length=_MAX, **kwargs
-    )
-
-
-def _choices(choices: Any, **kwargs: Any) -> serializers.ListField:
-    return serializers.ListField(child=serializers.ChoiceField(choices=choices), max_length=_MAX, **kwargs)
-
 
 class RoutingRuleSerializer(serializers.ModelSerializer):
     department_name = serializers.CharField(source="department.name", read_only=True)
-    categories = _ids(read_only=True)
-    channels = _choices(Channel.choices, read_only=True)
-    keywords = _texts(read_only=True)
-    tiers = _texts(read_only=True)
-    tags = _texts(read_only=True)
-    regions = _texts(read_only=True)
-    roles = _choices(PartyRole.choices, read_only=True)
-    originators = _ids(read_only=True)
-    originating_departments = _ids(read_only=True)
+    categories = id_list(read_only=True)
+    channels = choice_list(Channel.choices, read_only=True)
+    keywords = text_list(read_only=True)
+    tiers = text_list(read_only=True)
+    tags = text_list(read_only=True)
+    regions = text_list(read_only=True)
+    roles = choice_list(PartyRole.choices, read_only=True)
+    originators = id_list(read_only=True)
+    originating_departments = id_list(read_only=True)
 
     class Meta:
         model = RoutingRule
@@ -92,15 +73,15 @@ class RoutingRuleWriteSerializer(serializers.Serializer):
     order = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, required=False, allow_null=True, default=None
     )
-    categories = _ids(required=False, default=list, help_text="Category ids; each includes its subtree")
-    channels = _choices(Channel.choices, required=False, default=list)
-    keywords = _texts(required=False, default=list, help_text="Whole words or phrases, in subject or body")
-    tiers = _texts(required=False, default=list, help_text="Tier names: the party's tags 'tier-<name>'")
-    tags = _texts(required=False, default=list)
-    regions = _texts(required=False, default=list, help_text="Address regions or country codes")
-    roles = _choices(PartyRole.choices, required=False, default=list)
-    originators = _ids(required=False, default=list, help_text="User ids")
-    originating_departments = _ids(required=False, default=list, help_text="Department ids")
+    categories = id_list(required=False, default=list, help_text="Category ids; each includes its subtree")
+    channels = choice_list(Channel.choices, required=False, default=list)
+    keywords = text_list(required=False, default=list, help_text="Whole words or phrases, in subject or body")
+    tiers = text_list(required=False, default=list, help_text="Tier names: the party's tags 'tier-<name>'")
+    tags = text_list(required=False, default=list)
+    regions = text_list(required=False, default=list, help_text="Address regions or country codes")
+    roles = choice_list(PartyRole.choices, required=False, default=list)
+    originators = id_list(required=False, default=list, help_text="User ids")
+    originating_departments = id_list(required=False, default=list, help_text="Department ids")
     department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, allow_blank=True, default="")
     assignment = serializers.ChoiceField(choices=Assignment.choices, default=Assignment.DEPARTMENT)
@@ -111,15 +92,15 @@ class RoutingRuleUpdateSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
     order = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
-    categories = _ids(required=False)
-    channels = _choices(Channel.choices, required=False)
-    keywords = _texts(required=False)
-    tiers = _texts(required=False)
-    tags = _texts(required=False)
-    regions = _texts(required=False)
-    roles = _choices(PartyRole.choices, required=False)
-    originators = _ids(required=False)
-    originating_departments = _ids(required=False)
+    categories = id_list(required=False)
+    channels = choice_list(Channel.choices, required=False)
+    keywords = text_list(required=False)
+    tiers = text_list(required=False)
+    tags = text_list(required=False)
+    regions = text_list(required=False)
+    roles = choice_list(PartyRole.choices, required=False)
+    originators = id_list(required=False)
+    originating_departments = id_list(required=False)
     department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all(), required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, allow_blank=True)
     assignment = serializers.ChoiceField(choices=Assignment.choices, required=False)

@@ -29,6 +29,7 @@ from rest_framework.response import Response
 from relay.accounts.models import Department, User
 from relay.api import serializer_registry
 from relay.api.base import VersionedViewSet, idempotent_create
+from relay.cases.api.config_fields import choice_list, id_list, text_list
 from relay.cases.api.filters import IdFilter
 from relay.cases.choices import (
     ClockState,
@@ -46,7 +47,6 @@ from relay.core.exceptions import ApplicationError, NotAllowed
 from relay.core.filters import UtcDateTimeFilter
 from relay.core.pagination import Ordering
 
-_MAX = sla_config.MAX_VALUES
 _BIG = 2**63 - 1
 FIRST_YEAR, LAST_YEAR = sla_config.FIRST_YEAR, sla_config.LAST_YEAR
 _YEAR_TEXT = re.compile(r"[0-9]{4}")
@@ -55,22 +55,6 @@ _YEAR_TEXT = re.compile(r"[0-9]{4}")
 def _require_manager(actor: User) -> None:
     if not actor.has_perm("cases.manage_sla"):
         raise NotAllowed("Only managers and administrators configure SLA policies and calendars.")
-
-
-def _ids(**kwargs: Any) -> serializers.ListField:
-    return serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=_BIG), max_length=_MAX, **kwargs
-    )
-
-
-def _choices(choices: Any, **kwargs: Any) -> serializers.ListField:
-    return serializers.ListField(child=serializers.ChoiceField(choices=choices), max_length=_MAX, **kwargs)
-
-
-def _texts(**kwargs: Any) -> serializers.ListField:
-    return serializers.ListField(
-        child=serializers.CharField(max_length=sla_config.MAX_VALUE_LENGTH), max_length=_MAX, **kwargs
-    )
 
 
 def _target(**kwargs: Any) -> serializers.IntegerField:
@@ -402,11 +386,11 @@ class EscalationLevelSerializer(serializers.Serializer):
 
 
 class SlaPolicySerializer(serializers.ModelSerializer):
-    priorities = _choices(Priority.choices, read_only=True)
-    categories = _ids(read_only=True)
-    departments = _ids(read_only=True)
-    channels = _choices(Channel.choices, read_only=True)
-    tiers = _texts(read_only=True)
+    priorities = choice_list(Priority.choices, read_only=True)
+    categories = id_list(read_only=True)
+    departments = id_list(read_only=True)
+    channels = choice_list(Channel.choices, read_only=True)
+    tiers = text_list(read_only=True)
     escalation = EscalationLevelSerializer(many=True, read_only=True)
     calendar_name = serializers.SerializerMethodField()
 
@@ -449,11 +433,11 @@ class SlaPolicyWriteSerializer(serializers.Serializer):
     order = serializers.IntegerField(
         min_value=0, max_value=2**31 - 1, required=False, allow_null=True, default=None
     )
-    priorities = _choices(Priority.choices, required=False, default=list)
-    categories = _ids(required=False, default=list, help_text="Category ids; each includes its subtree")
-    departments = _ids(required=False, default=list, help_text="Department ids (the handling department)")
-    channels = _choices(Channel.choices, required=False, default=list)
-    tiers = _texts(required=False, default=list, help_text="Tier names: the customer's tags 'tier-<name>'")
+    priorities = choice_list(Priority.choices, required=False, default=list)
+    categories = id_list(required=False, default=list, help_text="Category ids; each includes its subtree")
+    departments = id_list(required=False, default=list, help_text="Department ids (the handling department)")
+    channels = choice_list(Channel.choices, required=False, default=list)
+    tiers = text_list(required=False, default=list, help_text="Tier names: the customer's tags 'tier-<name>'")
     acknowledge_minutes = _target(required=False, default=None, help_text="First response, business minutes")
     resolve_minutes = _target(required=False, default=None, help_text="Resolution, business minutes")
     update_minutes = _target(
@@ -480,11 +464,11 @@ class SlaPolicyUpdateSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
     order = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
-    priorities = _choices(Priority.choices, required=False)
-    categories = _ids(required=False)
-    departments = _ids(required=False)
-    channels = _choices(Channel.choices, required=False)
-    tiers = _texts(required=False)
+    priorities = choice_list(Priority.choices, required=False)
+    categories = id_list(required=False)
+    departments = id_list(required=False)
+    channels = choice_list(Channel.choices, required=False)
+    tiers = text_list(required=False)
     acknowledge_minutes = _target(required=False)
     resolve_minutes = _target(required=False)
     update_minutes = _target(required=False)
