@@ -12,13 +12,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from relay.accounts.models import Department, User
+from relay.cases import config_views
 from relay.cases.models import CaseCategory, DepartmentRouting, RoutingRule
 from relay.cases.routing import Assignment
 from relay.cases.routing_forms import DepartmentStrategyForm, RuleForm, SampleForm
@@ -38,10 +38,9 @@ CONFLICT = (
 
 
 def _manager(request: HttpRequest) -> User:
-    user = request.user
-    if not user.has_perm("cases.manage_routing"):
-        raise PermissionDenied("Only managers and administrators configure routing.")
-    return user  # type: ignore[return-value]
+    return config_views.manager(
+        request, "cases.manage_routing", "Only managers and administrators configure routing."
+    )
 
 
 def _rule(pk: int) -> RoutingRule:
@@ -152,11 +151,9 @@ def rule_list(request: HttpRequest) -> HttpResponse:
 def rule_move(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _manager(request)
     rule = _rule(pk)
-    direction = request.POST.get("direction", "")
-    try:
-        routing.routing_rule_move(actor=actor, rule=rule, direction=direction)
-    except ApplicationError as error:
-        messages.error(request, error.message)
+    config_views.move_row(
+        request, lambda direction: routing.routing_rule_move(actor=actor, rule=rule, direction=direction)
+    )
     return _back_to_list(request)
 
 
@@ -165,17 +162,13 @@ def rule_move(request: HttpRequest, pk: int) -> HttpResponse:
 def rule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _manager(request)
     rule = _rule(pk)
-    try:
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        version = -1
-    active = request.POST.get("active") == "1"
-    try:
-        routing.routing_rule_set_active(actor=actor, rule=rule, active=active, expected_version=version)
-    except ConflictError:
-        messages.error(request, f"“{rule.name}” was changed by someone else meanwhile; nothing was changed.")
-    else:
-        messages.success(request, f"“{rule.name}” is {'active' if active else 'inactive'}.")
+    config_views.toggle_row(
+        request,
+        rule.name,
+        lambda active, version: routing.routing_rule_set_active(
+            actor=actor, rule=rule, active=active, expected_version=version
+        ),
+    )
     return _back_to_list(request)
 
 
@@ -200,10 +193,9 @@ def department_set(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _back_to_list(request: HttpRequest) -> HttpResponse:
-    """HTMX swaps the list in place (messages included); without JavaScript, back to the list page."""
-    if is_partial(request):
-        return render(request, "cases/routing/rule_list.html#rules", _list_context())
-    return redirect(request, _list_url())
+    return config_views.back_to_list(
+        request, "cases/routing/rule_list.html#rules", _list_context, _list_url()
+    )
 
 
 # --- create, edit, delete --------------------------------------------------------------------------------
@@ -224,15 +216,8 @@ def _check_inline(request: HttpRequest, form: RuleForm, rule: RoutingRule | None
 
 
 def _form_page(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
-    template = "cases/routing/rule_form.html"
     context.setdefault("validate_url", request.path)
-    failed = request.method == "POST" and not validating(request) and bool(context["form"].errors)
-    return render(
-        request,
-        f"{template}#form" if is_partial(request) else template,
-        context,
-        status=400 if failed else 200,
-    )
+    return config_views.render_page(request, "cases/routing/rule_form.html", "form", context)
 
 
 def _shown(value: Any) -> str:
@@ -303,11 +288,7 @@ def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ConflictError:
             current = _rule(pk)
             conflict = _rule_differences(form, current)
-            posted = request.POST.copy()
-            posted["version"] = str(current.version)
-            form = RuleForm(posted, initial=RuleForm.initial_of(current))
-            form.is_valid()
-            form.add_error(None, CONFLICT)
+            form = config_views.reloaded_form(request, RuleForm, current, CONFLICT)
         except ApplicationError as error:
             apply_errors(form, error)
         else:
@@ -324,19 +305,16 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _manager(request)
     rule = _rule(pk)
     if request.method == "POST":
-        try:
-            version = int(request.POST.get("version", ""))
-        except ValueError:
-            version = -1
-        try:
-            routing.routing_rule_delete(actor=actor, rule=rule, expected_version=version)
-        except ConflictError:
-            messages.error(
-                request, "The rule changed since you opened it; nothing was deleted. Check it again."
-            )
-            return redirect(request, reverse("routing:rule_delete", args=[pk]))
-        messages.success(request, f"Rule “{rule.name}” was deleted.")
-        return redirect(request, _list_url())
+        return config_views.delete_confirmed(
+            request,
+            delete=lambda version: routing.routing_rule_delete(
+                actor=actor, rule=rule, expected_version=version
+            ),
+            noun="rule",
+            name=rule.name,
+            retry_url=reverse("routing:rule_delete", args=[pk]),
+            done_url=_list_url(),
+        )
     return render(request, "cases/routing/rule_delete.html", {"rule": rule})
 
 

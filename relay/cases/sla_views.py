@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from relay.accounts.models import Department, User
+from relay.cases import config_views
 from relay.cases.choices import EscalationReassign, Priority
 from relay.cases.models import BusinessCalendar, CaseCategory, DepartmentCalendar, SlaPolicy
 from relay.cases.services import sla, sla_config
@@ -43,7 +44,7 @@ from relay.core import clock
 from relay.core.choices import Channel
 from relay.core.exceptions import ApplicationError, ConflictError, NotAllowed
 from relay.core.history import history_records
-from relay.core.ui import Difference, is_partial, redirect, validating
+from relay.core.ui import Difference, redirect, validating
 
 CONFLICT = (
     "Someone else changed this {what} while you were editing. Nothing you typed is lost: compare it with "
@@ -53,10 +54,9 @@ TARGET_LABELS = dict(TARGETS)
 
 
 def _manager(request: HttpRequest) -> User:
-    user = request.user
-    if not user.has_perm("cases.manage_sla"):
-        raise PermissionDenied("Only managers and administrators configure SLA policies and calendars.")
-    return user  # type: ignore[return-value]
+    return config_views.manager(
+        request, "cases.manage_sla", "Only managers and administrators configure SLA policies and calendars."
+    )
 
 
 def _policy(pk: int) -> SlaPolicy:
@@ -71,13 +71,6 @@ def _calendar(pk: int) -> BusinessCalendar:
         return BusinessCalendar.objects.get(pk=pk)
     except BusinessCalendar.DoesNotExist as exc:
         raise Http404("No such calendar.") from exc
-
-
-def _version(request: HttpRequest) -> int:
-    try:
-        return int(request.POST.get("version", ""))
-    except ValueError:
-        return -1
 
 
 def _place_errors(form: Any, error: ApplicationError, where: Any) -> None:
@@ -96,13 +89,6 @@ def _place_errors(form: Any, error: ApplicationError, where: Any) -> None:
 
 def _policy_place(key: str, message: str) -> tuple[str | None, str]:
     return PolicyForm.field_for(key), message
-
-
-def _render(request: HttpRequest, template: str, partial: str, context: dict[str, Any]) -> HttpResponse:
-    form = context.get("form")
-    failed = request.method == "POST" and not validating(request) and form is not None and bool(form.errors)
-    name = f"{template}#{partial}" if is_partial(request) else template
-    return render(request, name, context, status=400 if failed else 200)
 
 
 def minutes_text(minutes: int | None) -> str:
@@ -198,13 +184,13 @@ def _policy_list_context() -> dict[str, Any]:
 @require_GET
 def policy_list(request: HttpRequest) -> HttpResponse:
     _manager(request)
-    return _render(request, "cases/sla/policy_list.html", "policies", _policy_list_context())
+    return config_views.render_page(request, "cases/sla/policy_list.html", "policies", _policy_list_context())
 
 
 def _back_to_policies(request: HttpRequest) -> HttpResponse:
-    if is_partial(request):
-        return render(request, "cases/sla/policy_list.html#policies", _policy_list_context())
-    return redirect(request, reverse("sla:policies"))
+    return config_views.back_to_list(
+        request, "cases/sla/policy_list.html#policies", _policy_list_context, reverse("sla:policies")
+    )
 
 
 @login_required
@@ -212,10 +198,9 @@ def _back_to_policies(request: HttpRequest) -> HttpResponse:
 def policy_move(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _manager(request)
     policy = _policy(pk)
-    try:
-        sla_config.policy_move(actor=actor, policy=policy, direction=request.POST.get("direction", ""))
-    except ApplicationError as error:
-        messages.error(request, error.message)
+    config_views.move_row(
+        request, lambda direction: sla_config.policy_move(actor=actor, policy=policy, direction=direction)
+    )
     return _back_to_policies(request)
 
 
@@ -224,17 +209,13 @@ def policy_move(request: HttpRequest, pk: int) -> HttpResponse:
 def policy_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _manager(request)
     policy = _policy(pk)
-    active = request.POST.get("active") == "1"
-    try:
-        sla_config.policy_set_active(
-            actor=actor, policy=policy, active=active, expected_version=_version(request)
-        )
-    except ConflictError:
-        messages.error(
-            request, f"“{policy.name}” was changed by someone else meanwhile; nothing was changed."
-        )
-    else:
-        messages.success(request, f"“{policy.name}” is {'active' if active else 'inactive'}.")
+    config_views.toggle_row(
+        request,
+        policy.name,
+        lambda active, version: sla_config.policy_set_active(
+            actor=actor, policy=policy, active=active, expected_version=version
+        ),
+    )
     return _back_to_policies(request)
 
 
@@ -287,7 +268,7 @@ def _differences(mine: Any, saved: Any, names: tuple[str, ...]) -> list[Differen
 def _policy_page(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     context.setdefault("validate_url", request.path)
     context.setdefault("preview_form", PolicyPreviewForm())
-    return _render(request, "cases/sla/policy_form.html", "form", context)
+    return config_views.render_page(request, "cases/sla/policy_form.html", "form", context)
 
 
 @login_required
@@ -328,11 +309,7 @@ def policy_edit(request: HttpRequest, pk: int) -> HttpResponse:
             current = _policy(pk)
             names = tuple(n for n in sla_config.POLICY_FIELDS if n != "order")
             conflict = _differences(data, sla_config.PolicyInput.of(current), names)
-            posted = request.POST.copy()
-            posted["version"] = str(current.version)
-            form = PolicyForm(posted, initial=PolicyForm.initial_of(current))
-            form.is_valid()
-            form.add_error(None, CONFLICT.format(what="policy"))
+            form = config_views.reloaded_form(request, PolicyForm, current, CONFLICT.format(what="policy"))
         except ApplicationError as error:
             _place_errors(form, error, _policy_place)
         else:
@@ -348,15 +325,16 @@ def policy_delete(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _manager(request)
     policy = _policy(pk)
     if request.method == "POST":
-        try:
-            sla_config.policy_delete(actor=actor, policy=policy, expected_version=_version(request))
-        except ConflictError:
-            messages.error(
-                request, "The policy changed since you opened it; nothing was deleted. Check it again."
-            )
-            return redirect(request, reverse("sla:policy_delete", args=[pk]))
-        messages.success(request, f"Policy “{policy.name}” was deleted.")
-        return redirect(request, reverse("sla:policies"))
+        return config_views.delete_confirmed(
+            request,
+            delete=lambda version: sla_config.policy_delete(
+                actor=actor, policy=policy, expected_version=version
+            ),
+            noun="policy",
+            name=policy.name,
+            retry_url=reverse("sla:policy_delete", args=[pk]),
+            done_url=reverse("sla:policies"),
+        )
     return render(request, "cases/sla/policy_delete.html", {"policy": policy})
 
 
@@ -566,7 +544,7 @@ def _check_calendar_inline(request: HttpRequest, form: CalendarForm, row: Busine
 def _calendar_page(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
     context.setdefault("validate_url", request.path)
     context.setdefault("preview_form", CalendarPreviewForm())
-    return _render(request, "cases/sla/calendar_form.html", "form", context)
+    return config_views.render_page(request, "cases/sla/calendar_form.html", "form", context)
 
 
 @login_required
@@ -606,11 +584,9 @@ def calendar_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ConflictError:
             current = _calendar(pk)
             conflict = _differences(data, sla_config.CalendarInput.of(current), sla_config.CALENDAR_FIELDS)
-            posted = request.POST.copy()
-            posted["version"] = str(current.version)
-            form = CalendarForm(posted, initial=CalendarForm.initial_of(current))
-            form.is_valid()
-            form.add_error(None, CONFLICT.format(what="calendar"))
+            form = config_views.reloaded_form(
+                request, CalendarForm, current, CONFLICT.format(what="calendar")
+            )
         except ApplicationError as error:
             _place_errors(form, error, form.message_for)
         else:
@@ -638,18 +614,17 @@ def calendar_delete(request: HttpRequest, pk: int) -> HttpResponse:
     row = _calendar(pk)
     policies, departments = sla_config.calendar_users(row)
     if request.method == "POST":
-        try:
-            sla_config.calendar_delete(actor=actor, calendar=row, expected_version=_version(request))
-        except ConflictError:
-            messages.error(
-                request, "The calendar changed since you opened it; nothing was deleted. Check it again."
-            )
-            return redirect(request, reverse("sla:calendar_delete", args=[pk]))
-        except ApplicationError as error:
-            messages.error(request, error.message)
-            return redirect(request, reverse("sla:calendar_delete", args=[pk]))
-        messages.success(request, f"Calendar “{row.name}” was deleted.")
-        return redirect(request, reverse("sla:calendars"))
+        return config_views.delete_confirmed(
+            request,
+            delete=lambda version: sla_config.calendar_delete(
+                actor=actor, calendar=row, expected_version=version
+            ),
+            noun="calendar",
+            name=row.name,
+            retry_url=reverse("sla:calendar_delete", args=[pk]),
+            done_url=reverse("sla:calendars"),
+            refusals=(ApplicationError,),  # still used by a policy or department, or the default
+        )
     context = {"calendar": row, "policies": policies, "departments": departments}
     return render(request, "cases/sla/calendar_delete.html", context)
 
@@ -689,7 +664,8 @@ def _department_context() -> dict[str, Any]:
 @require_GET
 def department_list(request: HttpRequest) -> HttpResponse:
     _manager(request)
-    return _render(request, "cases/sla/department_list.html", "departments", _department_context())
+    template = "cases/sla/department_list.html"
+    return config_views.render_page(request, template, "departments", _department_context())
 
 
 @login_required
@@ -707,6 +683,6 @@ def department_set(request: HttpRequest, pk: int) -> HttpResponse:
         sla_config.department_calendar_set(actor=actor, department=department, calendar=calendar)
         what = f"works to “{calendar.name}”" if calendar else "works to the default calendar"
         messages.success(request, f"{department.name} {what}.")
-    if is_partial(request):
-        return render(request, "cases/sla/department_list.html#departments", _department_context())
-    return redirect(request, reverse("sla:departments"))
+    return config_views.back_to_list(
+        request, "cases/sla/department_list.html#departments", _department_context, reverse("sla:departments")
+    )
