@@ -13,8 +13,8 @@ from rest_framework.response import Response
 
 from relay.accounts.models import Department, User
 from relay.api import serializer_registry
-from relay.api.base import VersionedViewSet, idempotent_create
-from relay.cases.api.config_fields import choice_list, id_list, text_list
+from relay.api.base import idempotent_create
+from relay.cases.api.config import ConfigViewSet, choice_list, id_list, text_list
 from relay.cases.choices import Priority
 from relay.cases.models import CaseCategory, RoutingRule
 from relay.cases.routing import Assignment
@@ -155,7 +155,7 @@ def _require_manager(actor: User) -> None:
         raise NotAllowed("Only managers and administrators configure routing.")
 
 
-class RoutingRuleViewSet(VersionedViewSet):
+class RoutingRuleViewSet(ConfigViewSet):
     """Routing rules, in the order they are tried (the first match wins)."""
 
     serializer_class = RoutingRuleSerializer
@@ -165,15 +165,6 @@ class RoutingRuleViewSet(VersionedViewSet):
 
     def get_keyset_ordering(self, request: Request) -> Ordering:
         return Ordering("order")
-
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(
-            RoutingRuleSerializer(page, many=True, context=self.get_serializer_context()).data
-        )
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return self.respond(self.get_object_or_404(self.get_queryset().get, pk=pk), RoutingRuleSerializer)
 
     @extend_schema(request=RoutingRuleWriteSerializer, responses={201: RoutingRuleSerializer})
     def create(self, request: Request) -> Response:
@@ -185,21 +176,19 @@ class RoutingRuleViewSet(VersionedViewSet):
             rule = routing.routing_rule_create(
                 actor=self.actor, data=routing.RuleInput(**data.validated_data)
             )
-            return self.respond(
-                self.get_queryset().get(pk=rule.pk), RoutingRuleSerializer, status.HTTP_201_CREATED
-            )
+            return self.respond(self.row(rule.pk), RoutingRuleSerializer, status.HTTP_201_CREATED)
 
         return idempotent_create(request, create)
 
     @extend_schema(request=RoutingRuleUpdateSerializer, responses=RoutingRuleSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
-        rule = self.get_object_or_404(self.get_queryset().get, pk=pk)
+        rule = self.row(pk)
         _require_manager(self.actor)
         data = RoutingRuleUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         changes = {k: v for k, v in data.validated_data.items() if k != "version"}
         self.run_versioned(request, routing.routing_rule_update, actor=self.actor, rule=rule, changes=changes)
-        return self.respond(self.get_queryset().get(pk=rule.pk), RoutingRuleSerializer)
+        return self.respond(self.row(rule.pk), RoutingRuleSerializer)
 
     @extend_schema(request=RoutingRuleUpdateSerializer, responses=RoutingRuleSerializer)
     def update(self, request: Request, pk: str) -> Response:
@@ -207,7 +196,7 @@ class RoutingRuleViewSet(VersionedViewSet):
 
     @extend_schema(parameters=[OpenApiParameter("version", int)], responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
-        rule = self.get_object_or_404(self.get_queryset().get, pk=pk)
+        rule = self.row(pk)
         _require_manager(self.actor)
         self.run_versioned(request, routing.routing_rule_delete, actor=self.actor, rule=rule)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -29,7 +29,7 @@ from rest_framework.response import Response
 from relay.accounts.models import Department, User
 from relay.api import serializer_registry
 from relay.api.base import VersionedViewSet, idempotent_create
-from relay.cases.api.config_fields import choice_list, id_list, text_list
+from relay.cases.api.config import ConfigViewSet, choice_list, id_list, text_list
 from relay.cases.api.filters import IdFilter
 from relay.cases.choices import (
     ClockState,
@@ -195,7 +195,7 @@ def _calendars(user: Any) -> QuerySet[BusinessCalendar]:
 _YEAR = OpenApiParameter("year", int, description=f"The year ({FIRST_YEAR}-{LAST_YEAR}); default: this year")
 
 
-class BusinessCalendarViewSet(VersionedViewSet):
+class BusinessCalendarViewSet(ConfigViewSet):
     """Business calendars: when SLA clocks count (working hours in a zone, minus holidays, or 24/7)."""
 
     serializer_class = BusinessCalendarSerializer
@@ -207,18 +207,6 @@ class BusinessCalendarViewSet(VersionedViewSet):
     def get_keyset_ordering(self, request: Request) -> Ordering:
         return Ordering("name")
 
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(
-            BusinessCalendarSerializer(page, many=True, context=self.get_serializer_context()).data
-        )
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return self.respond(self._calendar(pk), BusinessCalendarSerializer)
-
-    def _calendar(self, pk: Any) -> BusinessCalendar:
-        return self.get_object_or_404(self.get_queryset().get, pk=pk)
-
     @extend_schema(request=BusinessCalendarWriteSerializer, responses={201: BusinessCalendarSerializer})
     def create(self, request: Request) -> Response:
         _require_manager(self.actor)
@@ -228,13 +216,13 @@ class BusinessCalendarViewSet(VersionedViewSet):
             data.is_valid(raise_exception=True)
             values = _calendar_input_values(data.validated_data)
             row = sla_config.calendar_create(actor=self.actor, data=sla_config.CalendarInput(**values))
-            return self.respond(self._calendar(row.pk), BusinessCalendarSerializer, status.HTTP_201_CREATED)
+            return self.respond(self.row(row.pk), BusinessCalendarSerializer, status.HTTP_201_CREATED)
 
         return idempotent_create(request, create)
 
     @extend_schema(request=BusinessCalendarUpdateSerializer, responses=BusinessCalendarSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
-        row = self._calendar(pk)
+        row = self.row(pk)
         _require_manager(self.actor)
         data = BusinessCalendarUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -242,7 +230,7 @@ class BusinessCalendarViewSet(VersionedViewSet):
         self.run_versioned(
             request, sla_config.calendar_update, actor=self.actor, calendar=row, changes=changes
         )
-        return self.respond(self._calendar(pk), BusinessCalendarSerializer)
+        return self.respond(self.row(pk), BusinessCalendarSerializer)
 
     @extend_schema(request=BusinessCalendarUpdateSerializer, responses=BusinessCalendarSerializer)
     def update(self, request: Request, pk: str) -> Response:
@@ -251,7 +239,7 @@ class BusinessCalendarViewSet(VersionedViewSet):
     @extend_schema(parameters=[OpenApiParameter("version", int)], responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
         """Refused (409) while a policy or department uses the calendar, or while it is the default."""
-        row = self._calendar(pk)
+        row = self.row(pk)
         _require_manager(self.actor)
         self.run_versioned(request, sla_config.calendar_delete, actor=self.actor, calendar=row)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -261,7 +249,7 @@ class BusinessCalendarViewSet(VersionedViewSet):
     def holidays(self, request: Request, pk: str) -> Response:
         """The days the calendar is closed in a year: the country's (and region's) presets and its own dates,
         by date. A 24/7 calendar has none."""
-        row = self._calendar(pk)
+        row = self.row(pk)
         raw = request.query_params.get("year")
         if raw is None:
             year = clock.now().year
@@ -529,7 +517,7 @@ def preview_start(value: datetime | None) -> datetime:
     return start
 
 
-class SlaPolicyViewSet(VersionedViewSet):
+class SlaPolicyViewSet(ConfigViewSet):
     """SLA policies, in the order they are tried (the first active one a case matches applies)."""
 
     serializer_class = SlaPolicySerializer
@@ -541,18 +529,6 @@ class SlaPolicyViewSet(VersionedViewSet):
     def get_keyset_ordering(self, request: Request) -> Ordering:
         return Ordering("order")
 
-    def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(
-            SlaPolicySerializer(page, many=True, context=self.get_serializer_context()).data
-        )
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return self.respond(self._policy(pk), SlaPolicySerializer)
-
-    def _policy(self, pk: Any) -> SlaPolicy:
-        return self.get_object_or_404(self.get_queryset().get, pk=pk)
-
     @extend_schema(request=SlaPolicyWriteSerializer, responses={201: SlaPolicySerializer})
     def create(self, request: Request) -> Response:
         _require_manager(self.actor)
@@ -563,13 +539,13 @@ class SlaPolicyViewSet(VersionedViewSet):
             policy = sla_config.policy_create(
                 actor=self.actor, data=sla_config.PolicyInput(**data.validated_data)
             )
-            return self.respond(self._policy(policy.pk), SlaPolicySerializer, status.HTTP_201_CREATED)
+            return self.respond(self.row(policy.pk), SlaPolicySerializer, status.HTTP_201_CREATED)
 
         return idempotent_create(request, create)
 
     @extend_schema(request=SlaPolicyUpdateSerializer, responses=SlaPolicySerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
-        policy = self._policy(pk)
+        policy = self.row(pk)
         _require_manager(self.actor)
         data = SlaPolicyUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -577,7 +553,7 @@ class SlaPolicyViewSet(VersionedViewSet):
         self.run_versioned(
             request, sla_config.policy_update, actor=self.actor, policy=policy, changes=changes
         )
-        return self.respond(self._policy(pk), SlaPolicySerializer)
+        return self.respond(self.row(pk), SlaPolicySerializer)
 
     @extend_schema(request=SlaPolicyUpdateSerializer, responses=SlaPolicySerializer)
     def update(self, request: Request, pk: str) -> Response:
@@ -585,7 +561,7 @@ class SlaPolicyViewSet(VersionedViewSet):
 
     @extend_schema(parameters=[OpenApiParameter("version", int)], responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
-        policy = self._policy(pk)
+        policy = self.row(pk)
         _require_manager(self.actor)
         self.run_versioned(request, sla_config.policy_delete, actor=self.actor, policy=policy)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -596,7 +572,7 @@ class SlaPolicyViewSet(VersionedViewSet):
         """When a case opened at `start` under this policy would be due, per target, on the calendar that
         would apply (the policy's, else the department's, else the default, else 24/7). Nothing is written;
         any staff member may ask."""
-        policy = self._policy(pk)
+        policy = self.row(pk)
         data = PreviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         start = preview_start(data.validated_data["start"])
