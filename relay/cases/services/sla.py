@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -420,7 +420,6 @@ class SweepResult:
     breaches: int = 0
     escalations: int = 0
     skipped: int = 0  # cases another transaction held; the next sweep takes them
-    alerts: list[int] = field(default_factory=list)
 
     def as_text(self) -> str:
         return (
@@ -731,7 +730,6 @@ def business_minutes(c: SlaClock, at: datetime | None = None) -> int:
 
 
 __all__ = [
-    "ALWAYS_OPEN",
     "SweepResult",
     "active_policies",
     "badge",
