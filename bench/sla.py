@@ -15,6 +15,8 @@
    (the figure: <= 60 s), then checks each breach was recorded once, then the time --consumers drains
    take to put the notices in the inboxes (in the app only, unless --email). The run's alerts, events
    and notifications are removed again afterwards, and the clocks set back, so runs repeat.
+4. The same breaches again with the sweeps and the drains running at the same time, as workers run
+   them: the time until the last notice is in its inbox.
 
 The due-time arithmetic has its own script: bench/sla_due.py.
 """
@@ -114,7 +116,8 @@ def nothing_due(samples: int) -> None:
     timing.measure("sweep, nothing due", samples, lambda i: sla.sweep())
 
 
-def breach(count: int, consumers: int, *, email: bool, batch_size: int) -> None:
+def _run_out(count: int) -> list[int]:
+    """Let `count` clocks run out a minute ago (their warning long since given)."""
     ids = list(
         SlaClock.objects.filter(case__number__startswith=PREFIX, level=0)
         .order_by("id")
@@ -127,6 +130,11 @@ def breach(count: int, consumers: int, *, email: bool, batch_size: int) -> None:
         warned_at=now - timedelta(hours=1),
         next_at=now - timedelta(minutes=1),
     )
+    return ids
+
+
+def breach(count: int, consumers: int, *, email: bool, batch_size: int) -> None:
+    ids = _run_out(count)
     alerts_before = SlaAlert.objects.count()
     started = time.perf_counter()
     command = [sys.executable, "-m", "relay.manage", "sla", "sweep", "--batch-size", str(batch_size)]
@@ -155,14 +163,18 @@ _DRAIN = (
 )
 
 
-def deliver(consumers: int, *, email: bool) -> None:
-    """The notices of the breaches, delivered to the in-app inboxes by `consumers` drains at once. Unless
-    `email`, every user's preference for `case.sla.` is in the app only (an e-mail each is the file
-    backend's speed, not the sweep's: run with --email to see it)."""
+def _preferences(*, email: bool) -> None:
+    """Unless `email`, every user's preference for `case.sla.` is in the app only (an e-mail each is the
+    mail backend's speed, not the sweep's: run with --email to see it)."""
     for user in User.objects.all():
         NotificationPreference.objects.update_or_create(
             user=user, kind="case.sla.", defaults={"in_app": True, "email": email}
         )
+
+
+def deliver(consumers: int, *, email: bool) -> None:
+    """The notices of the breaches, delivered to the in-app inboxes by `consumers` drains at once."""
+    _preferences(email=email)
     notices = OutboxEvent.objects.filter(name__startswith="case.sla.", dispatched_at__isnull=True).count()
     started = time.perf_counter()
     command = [sys.executable, "-m", "relay.manage", "shell", "--no-imports", "-c", _DRAIN]
@@ -175,6 +187,50 @@ def deliver(consumers: int, *, email: bool) -> None:
         f"({delivered / elapsed:,.0f} events, {inbox / elapsed:,.0f} inbox notifications a second)",
         flush=True,
     )
+
+
+_DRAIN_UNTIL = (
+    "import os, time\n"
+    "from relay.core.outbox import drain\n"
+    "total = 0\n"
+    "while True:\n"
+    "    done = os.path.exists(os.environ['RELAY_BENCH_SWEEPS_DONE'])\n"
+    "    n = drain(batch_size=200, budget_seconds=3600).dispatched\n"
+    "    total += n\n"
+    "    if done and not n:\n"
+    "        break\n"
+    "    if not n:\n"
+    "        time.sleep(0.2)\n"
+    "print(total)"
+)
+
+
+def together(count: int, consumers: int, *, email: bool, batch_size: int) -> None:
+    """As a worker does it: `consumers` sweeps and `consumers` drains at once, from the breach until the
+    last notice is in its inbox."""
+    _preferences(email=email)
+    ids = _run_out(count)
+    marker = Path(f"/tmp/relay-bench-sweeps-done-{os.getpid()}")
+    marker.unlink(missing_ok=True)
+    started = time.perf_counter()
+    sweep = [sys.executable, "-m", "relay.manage", "sla", "sweep", "--batch-size", str(batch_size)]
+    drain = [sys.executable, "-m", "relay.manage", "shell", "--no-imports", "-c", _DRAIN_UNTIL]
+    env = {**os.environ, "RELAY_BENCH_SWEEPS_DONE": str(marker)}
+    sweeps = [subprocess.Popen(sweep, stdout=subprocess.PIPE, text=True) for _ in range(consumers)]
+    drains = [subprocess.Popen(drain, stdout=subprocess.PIPE, text=True, env=env) for _ in range(consumers)]
+    for w in sweeps:
+        w.communicate()
+    recorded = time.perf_counter() - started
+    marker.touch()
+    delivered = sum(int(w.communicate()[0].split()[-1]) for w in drains)
+    elapsed = time.perf_counter() - started
+    marker.unlink(missing_ok=True)
+    print(
+        f"{len(ids):,} breaches, {consumers} sweeps and {consumers} drains at once: all recorded after "
+        f"{recorded:.1f} s, all {delivered:,} notices in the inboxes after {elapsed:.1f} s",
+        flush=True,
+    )
+    _reset(ids)
 
 
 def _reset(ids: list[int]) -> None:
@@ -218,6 +274,7 @@ def main() -> None:
     nothing_due(args.samples)
     if args.breach:
         breach(args.breach, args.consumers, email=args.email, batch_size=args.batch_size)
+        together(args.breach, args.consumers, email=args.email, batch_size=args.batch_size)
 
 
 if __name__ == "__main__":
