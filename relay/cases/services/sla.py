@@ -453,7 +453,7 @@ def _sweep_batch(now: datetime, batch_size: int, result: SweepResult) -> int:
     cases = {
         case.pk: case
         for case in Case.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("department", "status")
+        .select_related("department")
         .filter(pk__in=case_ids)
     }
     policy_ids = {c.policy_id for c in clocks if c.policy_id}
