@@ -32,7 +32,10 @@ class TimelineQuerySet(RestrictedQuerySet):
 
 
 class TimelineEntry(VersionedModel, ProvenanceModel):
-    party = models.ForeignKey("customers.Party", on_delete=models.CASCADE, related_name="timeline")
+    # foreign keys led by a composite index below have no index of their own (one fewer per insert)
+    party = models.ForeignKey(
+        "customers.Party", on_delete=models.CASCADE, related_name="timeline", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=EntryKind.choices)
     occurred_at = models.DateTimeField()
     actor = models.ForeignKey(
@@ -45,7 +48,7 @@ class TimelineEntry(VersionedModel, ProvenanceModel):
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     # the record a later kind of entry stands for (a case, an order, ...)
     ref_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     ref_id = models.BigIntegerField(null=True, blank=True)
     # the case this entry belongs to (a case event, or a call/e-mail linked to a case): the entry is

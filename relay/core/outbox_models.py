@@ -61,7 +61,10 @@ class OutboxDelivery(models.Model):
     """One event delivered to one recipient on one channel. At most one row per (event, recipient,
     channel), by constraint: a second attempt inserts nothing and so notifies nobody twice."""
 
-    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    # led by the once-per-channel constraint's index: no index of its own
+    event = models.ForeignKey(
+        OutboxEvent, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=10, choices=DeliveryChannel.choices)
     sent_at = models.DateTimeField(default=clock.now)

@@ -20,11 +20,14 @@ class NotificationQuerySet(RestrictedQuerySet):
 class Notification(models.Model):
     """Something a user was told about, in their inbox. Written only by the outbox delivery."""
 
+    # both foreign keys lead composite indexes below (the inbox; once per event): no index of their own
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
     )
     # PROTECT: pruning old outbox events must never empty someone's inbox
-    event = models.ForeignKey("core.OutboxEvent", on_delete=models.PROTECT, related_name="notifications")
+    event = models.ForeignKey(
+        "core.OutboxEvent", on_delete=models.PROTECT, related_name="notifications", db_index=False
+    )
     kind = models.CharField(max_length=100, help_text='The event name, e.g. "case.transferred"')
     title = models.CharField(max_length=255)
     body = models.TextField(blank=True)
