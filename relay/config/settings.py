@@ -46,7 +46,12 @@ INSTALLED_APPS = [
     "relay.activities",
     "relay.cases",
     "relay.notifications",
+    "relay.channels.email",
+    "relay.channels.telephony",
+    "relay.channels.push",
+    "relay.channels.portal",
     "relay.api",
+    "anymail",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +217,12 @@ if _smtp_url:
             },
         }
     }
+elif os.environ.get("RELAY_EMAIL_PROVIDER"):
+    # A provider through django-anymail: RELAY_EMAIL_PROVIDER=mailgun (or postmark, sendgrid, amazon_ses,
+    # ...) and its credentials as ANYMAIL_<NAME> variables, e.g. ANYMAIL_MAILGUN_API_KEY.
+    _provider = os.environ["RELAY_EMAIL_PROVIDER"].strip().lower()
+    MAILERS = {"default": {"BACKEND": f"anymail.backends.{_provider}.EmailBackend"}}
+    ANYMAIL = {k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")}
 else:
     MAILERS = {
         "default": {
@@ -227,6 +238,23 @@ RELAY_TASKS = os.environ.get("RELAY_TASKS", "sqlite")
 TASKS = {"default": {"BACKEND": "relay.core.tasks_backend.HueyTaskBackend"}}
 if env_bool("RELAY_TASKS_IMMEDIATE"):
     TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+# --- Channels (relay/channels/) ------------------------------------------------------------------------
+# The SMTP ingress (`relay smtpd`) listens here; the demo mailbox takes mail sent to it.
+RELAY_SMTPD_HOST = os.environ.get("RELAY_SMTPD_HOST", "127.0.0.1")
+RELAY_SMTPD_PORT = int(os.environ.get("RELAY_SMTPD_PORT", "2525"))
+RELAY_EMAIL_MAX_BYTES = int(os.environ.get("RELAY_EMAIL_MAX_BYTES", str(25 * 1024 * 1024)))
+# Auto-acknowledgements: at most this many to one sender per hour (no mail loops with robots).
+RELAY_AUTOREPLY_PER_HOUR = int(os.environ.get("RELAY_AUTOREPLY_PER_HOUR", "3"))
+# Telephony: Twilio's auth token (validates X-Twilio-Signature) and the secret of the generic JSON webhook.
+RELAY_TWILIO_AUTH_TOKEN = os.environ.get("RELAY_TWILIO_AUTH_TOKEN", "")
+RELAY_PHONE_WEBHOOK_SECRET = os.environ.get("RELAY_PHONE_WEBHOOK_SECRET", "relay-demo-phone-secret")
+# Live push (screen pops): through Redis pub/sub when RELAY_PUSH names a Redis URL (several web
+# processes on several machines), else through the database (one machine, any number of processes).
+RELAY_PUSH = os.environ.get("RELAY_PUSH", RELAY_TASKS if RELAY_TASKS.startswith("redis") else "database")
+# Customer portal: one-time sign-in links live this long; portal sessions this long.
+RELAY_PORTAL_LINK_MINUTES = int(os.environ.get("RELAY_PORTAL_LINK_MINUTES", "30"))
+RELAY_PORTAL_SESSION_HOURS = int(os.environ.get("RELAY_PORTAL_SESSION_HOURS", "12"))
 
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

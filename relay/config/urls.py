@@ -17,5 +17,9 @@ urlpatterns = [
     path("cases/", include("relay.cases.urls")),
     path("routing/", include("relay.cases.routing_urls")),
     path("sla/", include("relay.cases.sla_urls")),
+    path("mail/", include("relay.channels.email.urls")),
+    path("phone/", include("relay.channels.telephony.urls")),
+    path("push/", include("relay.channels.push.urls")),
+    path("", include("relay.channels.portal.urls")),  # /portal/ and /forms/
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,3 @@
+"""Phone lines, calls from the phone system's webhooks, faxes."""
+
+from django.db import models  # noqa: F401
