@@ -68,3 +68,14 @@ def outbox_prune() -> int:
     from relay.core.outbox import prune
 
     return prune()
+
+
+@HUEY.periodic_task(crontab(minute="*"), name="relay.imap_poll")
+def imap_poll() -> int:
+    """Every minute: one poll enqueued per IMAP-enabled mailbox (relay/channels/email/tasks.py); a
+    mailbox still being polled, or watched by `relay imap idle`, is skipped by its poll."""
+    from relay.channels.email.tasks import imap_poll_due
+    from relay.core.audit import Origin, origin
+
+    with origin(Origin.JOB):
+        return imap_poll_due.call()

@@ -30,6 +30,9 @@ class Command(BaseCommand):
             "--threads", type=int, default=1, help="threads per worker (processes scale better)"
         )
         parser.add_argument("--no-worker", action="store_true", help="do not start the embedded task worker")
+        parser.add_argument(
+            "--no-smtpd", action="store_true", help="do not start the embedded SMTP ingress (relay smtpd)"
+        )
 
     def handle(
         self, *args: Any, host: str, port: int, workers: int, threads: int, no_worker: bool, **options: Any
@@ -39,6 +42,9 @@ class Command(BaseCommand):
         embedded = not settings.RELAY_TASKS.startswith(("redis://", "rediss://", "unix://"))
         if embedded and not no_worker:
             procs.append(subprocess.Popen([sys.executable, "-m", "relay.manage", "worker"]))
+        if embedded and not options.get("no_smtpd"):
+            # mail for the mailboxes on RELAY_SMTPD_HOST:RELAY_SMTPD_PORT (it logs where it listens)
+            procs.append(subprocess.Popen([sys.executable, "-m", "relay.manage", "smtpd"]))
         procs.append(
             subprocess.Popen(  # noqa: S603
                 [
