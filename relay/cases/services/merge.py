@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.db import transaction
 from django.db.models import Q
 from simple_history.utils import bulk_update_with_history
@@ -37,6 +38,8 @@ MERGE_HANDLING: dict[tuple[str, str], str] = {
     ("cases.casestatusspan", "case"): "kept: the duplicate's own status history, ending in closed",
     ("cases.slaclock", "case"): "kept and cancelled: the surviving case's own clocks go on",
     ("cases.slaalert", "case"): "kept: the duplicate's own warnings and breaches (metrics count them)",
+    ("email.emailmessage", "case"): "moved with the timeline entries: replies thread into the surviving case",
+    ("email.autoreply", "case"): "kept: the acknowledgement log counts per sender, not per case",
 }
 
 
@@ -116,6 +119,9 @@ def case_merge(
         else:
             CaseLink.objects.filter(pk=link.pk).update(case_id=source, related_id=other)
     Case.objects.filter(merged_into=dup).update(merged_into=into)
+    # e-mail (relay/channels/email) is an optional channel app: looked up, not imported
+    if apps.is_installed("relay.channels.email"):
+        apps.get_model("email", "EmailMessage").objects.filter(case=dup).update(case=into)
     CaseLink.objects.create(case=dup, related=into, kind=LinkKind.DUPLICATE, created_by=actor)
 
     previous = _enter_status(dup, default_status(StatusCategory.CLOSED), actor=actor, at=now)

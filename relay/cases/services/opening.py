@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -54,6 +55,8 @@ def _open(
     data: dict[str, Any] | None = None,
     notify: bool = True,
     auto_assign: bool = False,
+    opened_at: datetime | None = None,
+    fallback_department: Department | None = None,
 ) -> Case:
     _require(actor, "cases.add_case")
     errors: dict[str, list[str]] = {}
@@ -86,6 +89,9 @@ def _open(
         department=department,
     )
     department = decision.department
+    fallback_used = department is None and fallback_department is not None
+    if fallback_used:
+        department = fallback_department
     if department is None:
         errors["department"] = ["Choose the department that handles the case."]
     elif not department.is_active:
@@ -102,8 +108,13 @@ def _open(
     routed_by = {"chosen": "chosen", "default": "the originator's department"}.get(
         decision.routed_by, f"rule '{decision.rule.name if decision.rule else ''}'"
     )
+    if fallback_used:
+        routed_by = "the channel's department"
 
-    now = clock.now()
+    # a contact that reached us earlier (an e-mail received before it was processed) opens the case at
+    # the time it arrived, so its SLA clocks start then; never in the future
+    current = clock.now()
+    now = min(opened_at, current) if opened_at is not None else current
     case = Case(
         number=format_case_number(CaseNumber.objects.create().pk),
         party=party,
@@ -118,8 +129,8 @@ def _open(
         assignee=assignee,
         opened_at=now,
         last_activity_at=now,
-        created_at=now,
-        updated_at=now,
+        created_at=current,
+        updated_at=current,
     )
     status = default_status(StatusCategory.OPEN if assignee else StatusCategory.NEW)
     case.status, case.status_category = status, status.category
@@ -178,11 +189,14 @@ def case_open(
     assignee: User | None = None,
     watchers: Iterable[User | Department] = (),
     auto_assign: bool = False,
+    opened_at: datetime | None = None,
+    fallback_department: Department | None = None,
 ) -> Case:
     """Open a case on a party's file. Without a department the routing rules decide (docs/adr/0009), else
-    it goes to the originator's (or the actor's) department; with `auto_assign` a chosen department hands
-    it out by its own strategy. The handler (assignee, or the department), watchers and originator are
-    told."""
+    it goes to the originator's (or the actor's) department, else to `fallback_department` (a channel's:
+    the mailbox's department for e-mail); with `auto_assign` a chosen department hands it out by its own
+    strategy. `opened_at`: when the contact arrived (the SLA clocks start then; default now). The
+    handler (assignee, or the department), watchers and originator are told."""
     return _open(
         actor=actor,
         party=party,
@@ -197,6 +211,8 @@ def case_open(
         assignee=assignee,
         watchers=watchers,
         auto_assign=auto_assign,
+        opened_at=opened_at,
+        fallback_department=fallback_department,
     )
 
 
@@ -280,9 +296,11 @@ def case_open_follow_up(
     priority: str | None = None,
     channel: str = "",
     department: Department | None = None,
+    opened_at: datetime | None = None,
 ) -> Case:
     """A new case on the same file, linked to an earlier one as its follow-up (the earlier case stays
-    as it was). Category, priority and department default to the earlier case's."""
+    as it was). Category, priority and department default to the earlier case's. `opened_at` as in
+    `case_open`."""
     _require_visible(actor, case)
     earlier = Case.objects.select_related("party", "department", "category").get(pk=case.pk)
     new = _open(
@@ -299,6 +317,7 @@ def case_open_follow_up(
         assignee=None,
         watchers=(),
         data={"follow_up_of": earlier.pk},
+        opened_at=opened_at,
     )
     CaseLink.objects.create(case=new, related=earlier, kind=LinkKind.FOLLOW_UP, created_by=actor)
     now = clock.now()

@@ -5,3 +5,10 @@ class EmailConfig(AppConfig):
     name = "relay.channels.email"
     label = "email"
     verbose_name = "E-mail"
+
+    def ready(self) -> None:
+        from relay.channels.email import permissions  # noqa: F401  (registers the rules and row scopes)
+        from relay.channels.email.services import sending
+        from relay.core import outbox
+
+        outbox.register_deliverer("email", sending.deliver_event)
