@@ -28,7 +28,6 @@ from relay.activities.services import InteractionInput, attachment_add, sniff_co
 from relay.cases.models import Case, CaseEvent
 from relay.cases.services import case_log_interaction, case_open, case_reopen
 from relay.cases.services.handling import can_reopen
-from relay.cases.services.routing import route
 from relay.channels.actors import channel_actor
 from relay.channels.portal import selectors
 from relay.channels.portal.choices import FormKind
@@ -255,25 +254,9 @@ def _attach_all(*, actor: User, event: CaseEvent, uploads: list[UploadedFile], s
 # --- the portal -------------------------------------------------------------------------------------------
 
 
-def portal_department(*, actor: User, party: Party, subject: str, body: str) -> Department | None:
-    """None when a routing rule places the case (case_open then routes it and records why); else the
-    portal's default queue: RELAY_PORTAL_DEPARTMENT (a department slug), else Customer Care, else the
-    first active department."""
-    decision = route(
-        actor=actor,
-        party=party,
-        subject=subject,
-        body=body,
-        category=None,
-        channel=Channel.WEB,
-        originator=actor,
-        originating_department=None,
-        department=None,
-    )
-    if decision.routed_by == "rule":
-        return None
-    if decision.department is not None:
-        return decision.department
+def portal_department() -> Department:
+    """The queue of a portal case no routing rule places: RELAY_PORTAL_DEPARTMENT (a department slug),
+    else Customer Care, else the first active department."""
     active = Department.objects.filter(is_active=True)
     slug = str(getattr(settings, "RELAY_PORTAL_DEPARTMENT", "") or "customer-care")
     found = active.filter(slug=slug).first() or active.order_by("name").first()
@@ -310,7 +293,7 @@ def portal_case_open(
                 subject=subject,
                 description=message,
                 channel=Channel.WEB,
-                department=portal_department(actor=actor, party=party, subject=subject, body=message),
+                fallback_department=portal_department(),  # routing rules first (docs/adr/0009)
             )
             event = case_log_interaction(
                 actor=actor,
