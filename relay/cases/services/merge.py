@@ -38,6 +38,9 @@ MERGE_HANDLING: dict[tuple[str, str], str] = {
     ("cases.casestatusspan", "case"): "kept: the duplicate's own status history, ending in closed",
     ("cases.slaclock", "case"): "kept and cancelled: the surviving case's own clocks go on",
     ("cases.slaalert", "case"): "kept: the duplicate's own warnings and breaches (metrics count them)",
+    ("telephony.call", "case"): "kept: a call logged on the duplicate stays linked to it (its timeline entry"
+    " moves with the merge); a call still going on is logged on the surviving case when it ends",
+    ("telephony.fax", "case"): "kept: the fax's timeline entry moves with the merge",
     ("email.emailmessage", "case"): "moved with the timeline entries: replies thread into the surviving case",
     ("email.autoreply", "case"): "kept: the acknowledgement log counts per sender, not per case",
 }

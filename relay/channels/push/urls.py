@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from relay.channels.push import views
 
 app_name = "push"
-urlpatterns: list = []
+urlpatterns = [
+    path("stream", views.stream, name="stream"),
+]

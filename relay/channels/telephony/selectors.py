@@ -1,0 +1,82 @@
+"""Reads of the phone channel, permission-scoped: a call, and the screen pop's card.
+
+The card shows what the 360 page would show the same user: the party through `Party.objects.restrict`,
+identifiers masked without VIEW_SENSITIVE, only the cases and timeline entries the user may read (a
+confidential case and its entries stay out). A fixed number of queries, whatever the file holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch
+
+from relay.accounts.models import User
+from relay.activities.choices import EntryKind
+from relay.activities.models import TimelineEntry
+from relay.cases.choices import OPEN_CATEGORIES
+from relay.cases.models import Case
+from relay.channels.telephony.models import Call
+from relay.channels.telephony.permissions import party_visible_to
+from relay.customers.models import ExternalIdentifier, Party, Relationship
+from relay.customers.selectors import caller_lookup, identifier_display_value
+
+CARD_CASES = 5
+CARD_INTERACTIONS = 5
+
+
+def call_get(*, actor: User, pk: Any, action: str = "view") -> Call:
+    """One call the actor may see (else Call.DoesNotExist: a 404)."""
+    call = Call.objects.restrict(actor, action).select_related("line", "agent", "case").get(pk=pk)
+    if not party_visible_to(actor, call.party_id):
+        raise Call.DoesNotExist
+    return call
+
+
+@dataclass
+class PopCard:
+    call: Call
+    party: Party | None
+    number: str  # the caller's number (the other end of the call)
+    identifiers: list[tuple[ExternalIdentifier, str]] = field(default_factory=list)
+    organisations: list[Party] = field(default_factory=list)
+    open_cases: list[Case] = field(default_factory=list)
+    interactions: list[TimelineEntry] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list)  # several files share the number
+
+
+def pop_card(*, actor: User, call: Call) -> PopCard:
+    number = call.to_number if call.direction == "outbound" else call.from_number
+    party = None
+    if call.party_id is not None:
+        party = (
+            Party.objects.restrict(actor, "view")
+            .prefetch_related(
+                Prefetch("identifiers", queryset=ExternalIdentifier.objects.select_related("scheme")),
+                Prefetch("employments", queryset=Relationship.objects.select_related("organisation")),
+            )
+            .filter(pk=call.party_id)
+            .first()
+        )
+    card = PopCard(call=call, party=party, number=number)
+    if party is None:
+        card.candidates = caller_lookup(actor=actor, raw=number) if number else []
+        return card
+    card.identifiers = [
+        (i, identifier_display_value(actor=actor, identifier=i)) for i in party.identifiers.all()
+    ]
+    card.organisations = [r.organisation for r in party.employments.all() if r.organisation_id]
+    card.open_cases = list(
+        Case.objects.restrict(actor, "view")
+        .filter(party=party, status_category__in=sorted(OPEN_CATEGORIES), merged_into__isnull=True)
+        .select_related("status", "department")
+        .order_by("-last_activity_at", "-id")[:CARD_CASES]
+    )
+    card.interactions = list(
+        TimelineEntry.objects.restrict(actor, "view")
+        .filter(party=party, kind=EntryKind.INTERACTION)
+        .only("id", "channel", "direction", "subject", "occurred_at", "duration_seconds", "party_id")
+        .order_by("-occurred_at", "-id")[:CARD_INTERACTIONS]
+    )
+    return card
