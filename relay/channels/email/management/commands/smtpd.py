@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from typing import Any
@@ -23,6 +24,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, host: str | None, port: int | None, **options: Any) -> None:
         from relay.channels.email.smtpd import controller, max_bytes
 
+        if options["verbosity"] < 2:
+            # aiosmtpd logs every SMTP command at INFO; ours logs one line per message
+            logging.getLogger("mail.log").setLevel(logging.WARNING)
         host = host or settings.RELAY_SMTPD_HOST
         port = port or settings.RELAY_SMTPD_PORT
         server = controller(host=host, port=port)
