@@ -294,7 +294,7 @@ async def _redis_subscription(sub: Subscription, last_id: int | None) -> AsyncIt
         missed: list[Message] = []
         for topic in sub.topics:
             for payload in await client.zrangebyscore(_LOG_PREFIX + topic, f"({last_id}", "+inf"):
-                missed.append(_parse(topic, payload))
+                missed.append(_parse(topic, payload))  # type: ignore[arg-type]
         for message in sorted(missed, key=lambda m: m.id):
             sub.offer(message)
 
@@ -303,7 +303,7 @@ async def _redis_subscription(sub: Subscription, last_id: int | None) -> AsyncIt
             if raw.get("type") != "message":
                 continue
             channel = raw["channel"].decode() if isinstance(raw["channel"], bytes) else raw["channel"]
-            sub.offer(_parse(channel.removeprefix(_CHANNEL_PREFIX), raw["data"]))
+            sub.offer(_parse(channel.removeprefix(_CHANNEL_PREFIX), bytes(raw["data"])))
 
     task = asyncio.create_task(pump())
     try:

@@ -53,7 +53,7 @@ async def _events(topics: list[str], last_id: int | None, lifetime: float) -> As
 
 
 @require_GET
-async def stream(request: HttpRequest) -> HttpResponse:
+async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     user = await request.auser()
     if not user.is_authenticated:
         return _problem(401, "Not signed in", "Sign in to receive live events.")

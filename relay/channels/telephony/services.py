@@ -239,6 +239,7 @@ def _target_case(call: Call) -> Case | None:
         case = case.merged_into
     if case is not None and case.status_category in OPEN_CATEGORIES:
         return case
+    assert call.party_id is not None
     return (
         Case.objects.filter(
             party_id=call.party_id, status_category__in=sorted(OPEN_CATEGORIES), merged_into__isnull=True
@@ -416,6 +417,8 @@ def fax_receive(
     existing = Fax.objects.filter(provider=provider, fax_id=fax_id).first()
     if existing is not None:
         return FaxResult(existing, False)
+    if not upload.size:
+        raise _field_error("file", "The file is empty.")
     upload.seek(0)
     kind = sniff_content_type(upload.read(8192))
     upload.seek(0)
@@ -492,15 +495,12 @@ def fax_receive(
 def _open_fax_case(*, actor: User, party: Party, subject: str, line: PhoneLine | None) -> Case:
     """A new case the routing rules place; with no rule matching, the fax line's department (or the
     one named by RELAY_FAX_DEPARTMENT) takes it."""
-    try:
-        return case_open(actor=actor, party=party, subject=subject, channel=Channel.FAX)
-    except ApplicationError as error:
-        if "department" not in error.errors:
-            raise
     department = line.department if line is not None else None
     if department is None:
         name = getattr(settings, "RELAY_FAX_DEPARTMENT", "Customer Care")
         department = Department.objects.filter(name=name, is_active=True).first()
     if department is None:
         department = Department.objects.filter(is_active=True).order_by("name").first()
-    return case_open(actor=actor, party=party, subject=subject, channel=Channel.FAX, department=department)
+    return case_open(
+        actor=actor, party=party, subject=subject, channel=Channel.FAX, fallback_department=department
+    )

@@ -294,7 +294,7 @@ def fax_hook(request: HttpRequest) -> HttpResponse:
         spool.seek(0)
         meta = {**request.META, "CONTENT_LENGTH": str(total)}
         try:
-            post, files = _FaxParser(meta, spool, request.upload_handlers, request.encoding).parse()
+            post, files = _FaxParser(meta, spool, request.upload_handlers, request.encoding).parse()  # type: ignore[arg-type]
         except _BadFileName:
             return _invalid("The file name may not contain a path.", "file")
         except (MultiPartParserError, ValueError):
