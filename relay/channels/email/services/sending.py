@@ -101,7 +101,19 @@ def mailbox_for_case(case: Case) -> Mailbox | None:
 
 
 def _parent(case: Case) -> EmailMessage | None:
-    return EmailMessage.objects.filter(case=case).order_by("-received_at", "-id").first()
+    """The message a reply answers: the case's latest, but for acknowledgements."""
+    return EmailMessage.objects.filter(case=case, is_auto_reply=False).order_by("-received_at", "-id").first()
+
+
+def _last_sender(case: Case) -> str:
+    last = (
+        EmailMessage.objects.filter(case=case, direction=Direction.INBOUND)
+        .exclude(automated__startswith="robot")
+        .order_by("-received_at", "-id")
+        .values_list("from_address", flat=True)
+        .first()
+    )
+    return last or ""
 
 
 def _references(parent: EmailMessage | None) -> tuple[str, str]:
@@ -159,11 +171,7 @@ def email_reply(
     if not body:
         errors["body"] = ["Write the message."]
     parent = _parent(case)
-    recipient = (
-        to.strip()
-        or (parent.from_address if parent is not None and parent.is_inbound() else "")
-        or (case.party.primary_email or "")
-    )
+    recipient = to.strip() or _last_sender(case) or case.party.primary_email or ""
     recipients = [a for a in re.split(r"[,;\s]+", recipient) if a]
     copies = [a for a in re.split(r"[,;\s]+", cc) if a]
     from django.core.validators import validate_email
