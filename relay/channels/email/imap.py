@@ -270,11 +270,19 @@ class FolderSession:
             return False
         deadline = time.monotonic() + min(timeout, IDLE_RENEW)
         self.client.idle()
+        quick = 0
         try:
             while not stop.is_set() and time.monotonic() < deadline:
+                began = time.monotonic()
                 responses = self.client.idle_check(timeout=1)
+                if any(r and r[0] == b"BYE" for r in responses):
+                    raise ConnectionError(f"the IMAP server ended the session: {responses}")
                 if any(len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
                     return True
+                # a closed connection reads as "readable, nothing": do not spin on it
+                quick = quick + 1 if not responses and time.monotonic() - began < 0.5 else 0
+                if quick >= 3:
+                    raise ConnectionError("the IMAP server closed the connection")
             return False
         finally:
             self.client.idle_done()

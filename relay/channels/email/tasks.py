@@ -23,4 +23,9 @@ def imap_poll_due() -> int:
 def imap_poll(mailbox_id: int) -> str:
     """Take in what is new in one mailbox's IMAP folder; the outcome as text. Never fails for the
     server's faults (they are recorded on the mailbox), so it is not retried for them."""
-    return imap.poll_mailbox(mailbox_id).as_text()
+    from relay.channels.email.models import Mailbox
+
+    try:
+        return imap.poll_mailbox(mailbox_id).as_text()
+    except Mailbox.DoesNotExist:  # deleted since the poll was enqueued: nothing to retry
+        return f"mailbox {mailbox_id} no longer exists"

@@ -284,3 +284,37 @@ def test_the_periodic_task_polls_each_enabled_mailbox(imap_mailbox, imap_server,
     assert imap_poll_due.call() == 1  # one poll enqueued (and, here, run at once)
     assert ids(imap_mailbox) == ["task@example.com"]
     assert "relay.imap_poll" in {task.__name__ for task in huey.HUEY._registry._periodic_tasks}
+
+
+def test_idle_reports_a_lost_server_and_keeps_retrying_without_spinning(imap_mailbox, imap_server):
+    synced: queue.Queue[imap.PollResult] = queue.Queue()
+    stop = threading.Event()
+
+    def watch() -> None:
+        from django.db import connections
+
+        try:
+            imap.idle(imap_mailbox.pk, stop=stop, interval=600, retry=0.2, on_sync=synced.put)
+        finally:
+            connections.close_all()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        assert synced.get(timeout=20).error == ""
+        imap_server.stop()  # the server goes away while the poller is in IDLE
+        lost = synced.get(timeout=20)
+        assert lost.error  # reported (and recorded on the mailbox), then retried
+        assert synced.get(timeout=20).error  # the reconnection fails too while the server is down
+    finally:
+        stop.set()
+        watcher.join(30)
+    assert not watcher.is_alive()
+    imap_mailbox.refresh_from_db()
+    assert imap_mailbox.imap_error
+
+
+def test_the_poll_task_of_a_deleted_mailbox_ends_quietly(db):
+    from relay.channels.email.tasks import imap_poll
+
+    assert imap_poll.call(987654) == "mailbox 987654 no longer exists"
