@@ -170,3 +170,69 @@ def test_the_command_says_where_it_listens_and_refuses_a_taken_port(mailbox):
         port = taken.getsockname()[1]
         with pytest.raises(CommandError, match=f"Cannot listen on 127.0.0.1:{port}"):
             call_command("smtpd", "--host", "127.0.0.1", "--port", str(port))
+
+
+def test_lookup_failure_answers_451(mailbox, make_mail):
+    def broken(address: str) -> None:
+        raise RuntimeError("database unavailable")
+
+    with (
+        ingress(RelayHandler(lookup=broken)) as address,
+        pytest.raises(smtplib.SMTPRecipientsRefused) as refused,
+    ):
+        send(address, make_mail(), [mailbox.address])
+    assert refused.value.recipients[mailbox.address][0] == 451  # try again later, not "no such user"
+
+
+@pytest.mark.slow
+def test_relay_smtpd_as_its_own_process(mailbox, make_mail, tmp_path):
+    """The command as `relay serve` starts it: it says where it listens, takes mail in, stops on SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the process needs the test database: SQLite's is in this process's memory")
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "RELAY_VAR_DIR": str(tmp_path),
+        "RELAY_MEDIA_ROOT": str(tmp_path / "media"),
+        "RELAY_SMTPD_PORT": str(port),
+    }
+    env.pop("RELAY_TASKS_IMMEDIATE", None)
+    root = Path(__file__).resolve().parents[4]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "relay.manage", "smtpd"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert f"SMTP ingress listening on 127.0.0.1:{port}" in line, line
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                assert (
+                    send(("127.0.0.1", port), make_mail(message_id="<proc@example.com>"), [mailbox.address])
+                    == {}
+                )
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.1)
+        assert inbound().filter(message_id="proc@example.com", via="smtp").count() == 1
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=15) == 0
