@@ -123,6 +123,24 @@ def test_the_same_message_sent_three_times_is_one_interaction(smtp_server, mailb
     assert Case.objects.count() == 1
 
 
+def test_eight_clients_sending_at_once_make_one_interaction_each(smtp_server, mailbox, make_mail):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's in-memory test database cannot take concurrent writers; PostgreSQL only")
+    # four distinct messages, each sent by two clients at the same moment
+    raws = [make_mail(message_id=f"<burst{n % 4}@example.com>", subject=f"Burst {n % 4}") for n in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda raw: send(smtp_server, raw, [mailbox.address]), raws))
+    assert results == [{}] * 8
+    assert sorted(inbound().values_list("message_id", flat=True)) == [
+        f"burst{n}@example.com" for n in range(4)
+    ]
+    assert Case.objects.count() == 4
+
+
 def test_a_message_to_two_mailboxes_lands_in_each_once(smtp_server, mailbox, departments, make_mail):
     billing = MailboxFactory(
         name="Billing", address="billing@relay.localhost", department=departments["Billing"]
