@@ -139,6 +139,7 @@ async def subscription(topics: Iterable[str], *, last_id: int | None = None) -> 
     hub = _DatabaseHub.current()
     hub.add(sub)
     try:
+        await hub.ready.wait()  # from here on nothing published is missed
         if last_id:
             for message in await hub.backlog(sub.topics, last_id):
                 sub.offer(message)
@@ -183,6 +184,7 @@ class _DatabaseHub:
         self.loop = loop
         self.subs: set[Subscription] = set()
         self.task: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
         # one thread, so one database connection, for every poll of this process
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-push")
 
@@ -198,6 +200,7 @@ class _DatabaseHub:
     def add(self, sub: Subscription) -> None:
         self.subs.add(sub)
         if self.task is None or self.task.done():
+            self.ready = asyncio.Event()
             self.task = self.loop.create_task(self._run())
 
     def remove(self, sub: Subscription) -> None:
@@ -208,10 +211,18 @@ class _DatabaseHub:
 
     async def _run(self) -> None:
         interval = poll_interval()
-        floor = await self.loop.run_in_executor(self.executor, _high_watermark)
         delivered: set[int] = set()
         recent: deque[tuple[float, int]] = deque()
         try:
+            while True:
+                try:
+                    floor = await self.loop.run_in_executor(self.executor, _high_watermark)
+                    break
+                except Exception:  # the database is away for a moment: the streams wait
+                    if not self.subs:
+                        return
+                    await asyncio.sleep(interval)
+            self.ready.set()
             while self.subs:
                 topics = sorted({t for sub in self.subs for t in sub.topics})
                 try:
@@ -233,6 +244,7 @@ class _DatabaseHub:
                     floor = max(floor, pk)
                 await asyncio.sleep(interval)
         finally:
+            self.ready.set()
             await self.loop.run_in_executor(self.executor, _close)
 
 

@@ -45,8 +45,8 @@ def format_event(message: bus.Message) -> str:
 async def _events(topics: list[str], last_id: int | None, lifetime: float) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + lifetime
-    yield f"retry: {RETRY_MS}\n: connected\n\n"
     async with bus.subscription(topics, last_id=last_id) as sub:
+        yield f"retry: {RETRY_MS}\n: connected\n\n"  # subscribed: nothing published from now on is missed
         while (left := deadline - loop.time()) > 0:
             message = await sub.get(timeout=min(HEARTBEAT_SECONDS, left))
             yield format_event(message) if message is not None else ": heartbeat\n\n"

@@ -354,7 +354,7 @@ def call_start_case(
     from the pop's new-caller form, with the number they call from."""
     if not actor.has_perm("cases.add_case") or not can_see_call(actor, call):
         raise NotAllowed("You may not open a case from this call.")
-    locked = Call.objects.select_for_update().select_related("party", "case").get(pk=call.pk)
+    locked = Call.objects.select_for_update(of=("self",)).select_related("party", "case").get(pk=call.pk)
     if locked.case is not None and locked.case.status_category in OPEN_CATEGORIES:
         return locked.case  # a second click
     other = locked.to_number if locked.direction == CallDirection.OUTBOUND else locked.from_number

@@ -20,7 +20,9 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 TIFF = b"II*\x00\x08\x00\x00\x00" + b"\x00" * 64
 
 
-def _post(client, *, content=PDF, name="fax.pdf", fax_id="F-1", sender=CALLER, key=SECRET, extra=None, raw=None):
+def _post(
+    client, *, content=PDF, name="fax.pdf", fax_id="F-1", sender=CALLER, key=SECRET, extra=None, raw=None
+):
     data = {"fax_id": fax_id, "from": sender, "to": LINE, "pages": "2", **(extra or {})}
     if content is not None:
         data["file"] = SimpleUploadedFile(name, content)
@@ -28,7 +30,12 @@ def _post(client, *, content=PDF, name="fax.pdf", fax_id="F-1", sender=CALLER, k
     if content is not None and name != data["file"].name:  # encode_multipart keeps only the basename
         body = body.replace(f'filename="{data["file"].name}"'.encode(), f'filename="{name}"'.encode())
     headers = sign(body, key=key.encode())
-    return client.post("/phone/hooks/fax", data=body, content_type=f"multipart/form-data; boundary={BOUNDARY}", headers=headers)
+    return client.post(
+        "/phone/hooks/fax",
+        data=body,
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+        headers=headers,
+    )
 
 
 def test_a_fax_is_filed_on_the_senders_file_and_open_case(line, caller, agent, departments):
@@ -86,7 +93,18 @@ def test_an_unsigned_fax_is_refused(line):
         ({"extra": {"pages": "many"}}, 400),
         ({"raw": b"not multipart at all"}, 400),
     ],
-    ids=["executable", "text", "empty", "no-file", "traversal", "backslash", "no-id", "no-sender", "pages", "raw"],
+    ids=[
+        "executable",
+        "text",
+        "empty",
+        "no-file",
+        "traversal",
+        "backslash",
+        "no-id",
+        "no-sender",
+        "pages",
+        "raw",
+    ],
 )
 def test_a_bad_fax_is_a_clear_4xx_and_nothing_is_written(line, caller, kwargs, status):
     response = _post(Client(), **kwargs)

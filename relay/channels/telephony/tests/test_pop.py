@@ -75,17 +75,23 @@ def test_an_agent_of_another_department_cannot_fetch_the_pop(line, caller, other
     assert _client(other_agent).post(f"/phone/calls/{call.pk}/case/").status_code == 404
 
 
-def test_a_confidential_case_of_another_department_stays_out_of_the_pop(line, caller, agent, manager, departments):
+def test_a_confidential_case_of_another_department_stays_out_of_the_pop(
+    line, caller, agent, manager, departments
+):
     secret = CaseCategoryFactory(name="Fraud", is_confidential=True)
     billing = departments["Billing"]
-    hidden = case_open(actor=manager, party=caller, subject="Suspected fraud", department=billing, category=secret)
+    hidden = case_open(
+        actor=manager, party=caller, subject="Suspected fraud", department=billing, category=secret
+    )
     call = _ring()
     html = _client(agent).get(f"/phone/pops/{call.pk}/").content.decode()
     assert hidden.number not in html and "Suspected fraud" not in html
     assert "Suspected fraud" in _client(manager).get(f"/phone/pops/{call.pk}/").content.decode()
 
 
-def test_the_pop_is_pushed_only_to_users_allowed_to_see_it(line, caller, agent, other_agent, care, inactive_user):
+def test_the_pop_is_pushed_only_to_users_allowed_to_see_it(
+    line, caller, agent, other_agent, care, inactive_user
+):
     care.members.add(inactive_user, channel_actor("relay-phone"))
     lead = UserFactory(username="care_lead", role=Role.SUPERVISOR)
     care.supervisor = lead
@@ -106,16 +112,25 @@ def test_an_unknown_number_pops_the_new_caller_form_and_one_click_files_them(lin
     html = client.get(f"/phone/pops/{call.pk}/").content.decode()
     assert "New caller" in html and 'value="+14155550999"' in html and 'name="family_name"' in html
     response = client.post(
-        f"/phone/calls/{call.pk}/case/", {"given_name": "Alan", "family_name": "Turing", "subject": "No signal"}
+        f"/phone/calls/{call.pk}/case/",
+        {"given_name": "Alan", "family_name": "Turing", "subject": "No signal"},
     )
     case = Case.objects.get()
     assert response.status_code == 302 and response["Location"] == case.get_absolute_url()
     party = Party.objects.get(display_name="Alan Turing")
     assert party.contact_points.get().normalized == "+14155550999"
     call.refresh_from_db()
-    assert (call.party, call.case, case.party, case.subject, case.channel) == (party, case, party, "No signal", "phone")
+    assert (call.party, call.case, case.party, case.subject, case.channel) == (
+        party,
+        case,
+        party,
+        "No signal",
+        "phone",
+    )
     # the call ends: logged on the new file and on the case started from the pop
-    services.call_end(actor=channel_actor("relay-phone"), provider="generic", call_id="c-1", duration_seconds=30)
+    services.call_end(
+        actor=channel_actor("relay-phone"), provider="generic", call_id="c-1", duration_seconds=30
+    )
     call.refresh_from_db()
     assert call.interaction.party == party and call.interaction.case == case
 
@@ -128,14 +143,18 @@ def test_start_a_case_is_one_click_and_links_the_call(line, caller, agent, care)
     client.post(f"/phone/calls/{call.pk}/case/")  # a double click opens one case
     new = Case.objects.exclude(pk=older.pk).get()
     assert new.party == caller and new.channel == "phone" and new.subject == "Call from +1 415-555-0142"
-    services.call_end(actor=channel_actor("relay-phone"), provider="generic", call_id="c-1", duration_seconds=30)
+    services.call_end(
+        actor=channel_actor("relay-phone"), provider="generic", call_id="c-1", duration_seconds=30
+    )
     call.refresh_from_db()
     assert call.case == new and call.interaction.case == new  # the case started from the pop wins
 
 
 def test_start_a_case_after_the_call_ended_links_the_logged_call(line, caller, agent):
     call = _ring()
-    services.call_end(actor=channel_actor("relay-phone"), provider="generic", call_id="c-1", duration_seconds=30)
+    services.call_end(
+        actor=channel_actor("relay-phone"), provider="generic", call_id="c-1", duration_seconds=30
+    )
     _client(agent).post(f"/phone/calls/{call.pk}/case/")
     call.refresh_from_db()
     assert call.interaction.case == call.case == Case.objects.get()
@@ -162,13 +181,16 @@ def test_click_to_call_then_log_the_outcome(line, caller, agent):
     page = client.get(f"/phone/calls/{call.pk}/").content.decode()
     assert f'href="tel:{CALLER}"' in page and "Log the outcome" in page
     response = client.post(
-        f"/phone/calls/{call.pk}/", {"disposition": "voicemail", "duration_minutes": 2, "notes": "Call back Monday"}
+        f"/phone/calls/{call.pk}/",
+        {"disposition": "voicemail", "duration_minutes": 2, "notes": "Call back Monday"},
     )
     assert response.status_code == 302
     call.refresh_from_db()
     entry = call.interaction
     assert call.state == CallState.ENDED and entry.direction == "outbound" and entry.duration_seconds == 120
-    assert "voicemail" in entry.body and "Call back Monday" in entry.body and entry.subject.startswith("Call to")
+    assert (
+        "voicemail" in entry.body and "Call back Monday" in entry.body and entry.subject.startswith("Call to")
+    )
     again = client.post(f"/phone/calls/{call.pk}/", {"disposition": "completed", "duration_minutes": 1})
     assert again.status_code == 400 and TimelineEntry.objects.filter(kind="interaction").count() == 1
 
@@ -188,7 +210,9 @@ def test_the_pop_costs_a_fixed_number_of_queries(line, caller, agent, care, sche
             n["i"] += 1
             case_open(actor=agent, party=caller, subject=f"Problem {n['i']}", department=care)
             InteractionFactory(party=caller)
-            ExternalIdentifierFactory(party=caller, scheme=IdentifierSchemeFactory(code=f"s{n['i']}", name=f"S{n['i']}"))
+            ExternalIdentifierFactory(
+                party=caller, scheme=IdentifierSchemeFactory(code=f"s{n['i']}", name=f"S{n['i']}")
+            )
             RelationshipFactory(person=caller)
 
     def fetch():
