@@ -50,10 +50,15 @@ class Dovecot:
     user = USER
     password = PASSWORD
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *, tls: bool = False) -> None:
         self.binary = require_dovecot()
         self.root = tmp_path / "dovecot"
         self.port = free_port()
+        # with tls: a self-signed certificate for 127.0.0.1 (`cert`, to trust), STARTTLS on `port` and
+        # implicit TLS on `ssl_port`
+        self.tls = tls
+        self.ssl_port = free_port() if tls else 0
+        self.cert = self.root / "cert.pem"
         self.log = self.root / "dovecot.log"
         self.process: subprocess.Popen[bytes] | None = None
         # sockets live under base_dir and a unix socket path has at most 107 bytes: a short directory
@@ -78,7 +83,7 @@ state_dir = {self.base_dir}/state
 log_path = {self.log}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{self._ssl()}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{mail}/%u
@@ -104,7 +109,8 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.ssl_port}
   }}
 }}
 service anvil {{
@@ -117,6 +123,34 @@ service auth-worker {{
   {"user = root" if as_root else ""}
 }}
 """
+
+    def _ssl(self) -> str:
+        if not self.tls:
+            return "ssl = no"
+        key = self.root / "key.pem"
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                str(key),
+                "-out",
+                str(self.cert),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return f"ssl = yes\nssl_cert = <{self.cert}\nssl_key = <{key}"
 
     @property
     def mail_dir(self) -> Path:

@@ -318,3 +318,36 @@ def test_the_poll_task_of_a_deleted_mailbox_ends_quietly(db):
     from relay.channels.email.tasks import imap_poll
 
     assert imap_poll.call(987654) == "mailbox 987654 no longer exists"
+
+
+@pytest.fixture
+def tls_server(tmp_path) -> Iterator[Dovecot]:
+    with Dovecot(tmp_path, tls=True) as server:
+        yield server
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_tls_connections_with_a_verified_certificate(mailbox, tls_server, make_mail, monkeypatch, security):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_server.cert))  # trust the test server's own certificate
+    port = tls_server.ssl_port if security == "ssl" else tls_server.port
+    _imap(mailbox, tls_server, imap_security=security, imap_port=port)
+    tls_server.append(make_mail(message_id=f"<{security}@example.com>"))
+
+    result = imap.poll_mailbox(mailbox.pk)
+
+    assert (result.stored, result.error) == (1, "")
+    assert ids(mailbox) == [f"{security}@example.com"]
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_an_untrusted_certificate_is_refused_and_recorded(mailbox, tls_server, make_mail, security):
+    port = tls_server.ssl_port if security == "ssl" else tls_server.port
+    _imap(mailbox, tls_server, imap_security=security, imap_port=port)
+    tls_server.append(make_mail())
+
+    result = imap.poll_mailbox(mailbox.pk)
+
+    assert "CERTIFICATE_VERIFY_FAILED" in result.error
+    mailbox.refresh_from_db()
+    assert "CERTIFICATE_VERIFY_FAILED" in mailbox.imap_error
+    assert not inbound(mailbox).exists()  # and the password never went out in the clear
