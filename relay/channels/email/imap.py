@@ -109,13 +109,12 @@ def _advisory_lease(mailbox_id: int) -> Iterator[bool]:
 
 
 _lock_dir_lock = threading.Lock()
+_memory_leases: dict[int, threading.Lock] = {}
 
 
 def _lock_path(mailbox_id: int) -> str:
     name = str(connection.settings_dict["NAME"])
     key = hashlib.sha256(name.encode()).hexdigest()[:16]
-    if connection.is_in_memory_db():  # type: ignore[attr-defined]
-        key += f"-{os.getpid()}"  # an in-memory database lives in one process
     folder = settings.VAR_DIR / "locks"
     with _lock_dir_lock:
         folder.mkdir(parents=True, exist_ok=True)
@@ -124,6 +123,18 @@ def _lock_path(mailbox_id: int) -> str:
 
 @contextlib.contextmanager
 def _file_lease(mailbox_id: int) -> Iterator[bool]:
+    if connection.is_in_memory_db():  # type: ignore[attr-defined]
+        # an in-memory database (the tests') lives in one process: a lock of this process will do
+        with _lock_dir_lock:
+            lock = _memory_leases.setdefault(mailbox_id, threading.Lock())
+        if not lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
+        return
     fd = os.open(_lock_path(mailbox_id), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

@@ -351,3 +351,113 @@ def test_an_untrusted_certificate_is_refused_and_recorded(mailbox, tls_server, m
     mailbox.refresh_from_db()
     assert "CERTIFICATE_VERIFY_FAILED" in mailbox.imap_error
     assert not inbound(mailbox).exists()  # and the password never went out in the clear
+
+
+def test_on_a_sqlite_file_the_lease_is_an_flock_other_processes_respect(db, settings, tmp_path, monkeypatch):
+    """The production SQLite lease (the tests' in-memory database uses a lock of the process): held by
+    another process it is refused; when that process is SIGKILLed it is free at once."""
+    import signal
+    import subprocess
+    import sys
+
+    from django.db import connection, connections
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite lease")
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setattr(connections["default"], "is_in_memory_db", lambda: False)
+    path = imap._lock_path(42)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n",
+            path,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with imap.mailbox_lease(42) as held:
+            assert not held
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        holder.stdout.close()
+    with imap.mailbox_lease(42) as held:
+        assert held
+        with imap.mailbox_lease(42) as again:  # another thread or poll of this process: refused too
+            assert not again
+
+
+_KILLED_POLLER = """
+import sys, time
+import django
+django.setup()
+from relay.channels.email import imap
+
+real = imap._advance
+
+def stuck(mailbox_id, uidvalidity, uid):
+    if uid == 2:
+        open(sys.argv[2], "w").close()  # message 2 stored, its UID not yet recorded: kill me
+        time.sleep(60)
+    real(mailbox_id, uidvalidity, uid)
+
+imap._advance = stuck
+imap.poll_mailbox(int(sys.argv[1]))
+"""
+
+
+def test_a_poller_killed_mid_poll_leaves_no_stuck_lease_and_nothing_lost_or_doubled(
+    imap_mailbox, imap_server, make_mail, tmp_path
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the poller process needs the test database: SQLite's is in this process's memory")
+    for n in range(3):
+        imap_server.append(make_mail(message_id=f"<k{n}@example.com>"))
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "RELAY_VAR_DIR": str(tmp_path),
+        "RELAY_MEDIA_ROOT": str(tmp_path / "media"),
+        "DJANGO_SETTINGS_MODULE": "relay.config.settings",
+    }
+    marker = tmp_path / "stored"
+    poller = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_POLLER, str(imap_mailbox.pk), str(marker)],
+        cwd=Path(__file__).resolve().parents[4],
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert poller.poll() is None, "the poller ended before it was killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert imap.poll_mailbox(imap_mailbox.pk).skipped  # it holds the lease
+    finally:
+        poller.send_signal(signal.SIGKILL)
+        poller.wait(10)
+
+    deadline = time.monotonic() + 10
+    while (result := imap.poll_mailbox(imap_mailbox.pk)).skipped:  # the server drops a dead session's lock
+        assert time.monotonic() < deadline, "the lease is stuck after its holder died"
+        time.sleep(0.1)
+    assert (result.fetched, result.duplicates, result.stored) == (2, 1, 1)
+    assert ids(imap_mailbox) == ["k0@example.com", "k1@example.com", "k2@example.com"]
