@@ -60,10 +60,13 @@ class PollResult:
     last_uid: int = 0
     uidvalidity_changed: bool = False
     skipped: bool = False  # another poller held the mailbox
+    disabled: bool = False  # IMAP (or the mailbox) is switched off
     error: str = ""
     outcomes: list[str] = field(default_factory=list, repr=False)
 
     def as_text(self) -> str:
+        if self.disabled:
+            return f"{self.address}: not polled, IMAP or the mailbox is switched off"
         if self.skipped:
             return f"{self.address}: skipped, another poller holds it"
         if self.error:
@@ -346,6 +349,8 @@ def poll_mailbox(mailbox_id: int) -> PollResult:
     from relay.channels.email.models import Mailbox
 
     mailbox = Mailbox.objects.get(pk=mailbox_id)
+    if not (mailbox.imap_enabled and mailbox.is_active):  # switched off since the poll was enqueued
+        return PollResult(address=mailbox.address, disabled=True, last_uid=mailbox.imap_last_uid)
     with mailbox_lease(mailbox_id) as held:
         if not held:
             return PollResult(address=mailbox.address, skipped=True)
@@ -358,6 +363,25 @@ def poll_mailbox(mailbox_id: int) -> PollResult:
             return PollResult(address=mailbox.address, error=error, last_uid=mailbox.imap_last_uid)
         _record(mailbox_id, error="")
         return result
+
+
+def start_from_now(mailbox_id: int) -> PollResult:
+    """Record the folder's current UIDVALIDITY and highest UID without taking anything in: the polls
+    then take in only mail that arrives from now on (for a folder with years of history). Raises for the
+    server's faults, and MailboxBusy when another poller holds the mailbox."""
+    from relay.channels.email.models import Mailbox
+
+    mailbox = Mailbox.objects.get(pk=mailbox_id)
+    with mailbox_lease(mailbox_id) as held:
+        if not held:
+            raise MailboxBusy(mailbox.address)
+        with folder_session(mailbox) as session:
+            info = session.client.select_folder(session.folder, readonly=True)
+            uids = session.client.search(["ALL"])
+            last = max(uids, default=0)
+            _advance(mailbox.pk, int(info[b"UIDVALIDITY"]), last)
+    _record(mailbox_id, error="")
+    return PollResult(address=mailbox.address, last_uid=last)
 
 
 def pollable_mailboxes() -> Iterable[Mailbox]:

@@ -461,3 +461,30 @@ def test_a_poller_killed_mid_poll_leaves_no_stuck_lease_and_nothing_lost_or_doub
         time.sleep(0.1)
     assert (result.fetched, result.duplicates, result.stored) == (2, 1, 1)
     assert ids(imap_mailbox) == ["k0@example.com", "k1@example.com", "k2@example.com"]
+
+
+def test_from_now_skips_the_history_and_takes_in_what_comes_next(
+    imap_mailbox, imap_server, make_mail, capsys
+):
+    for n in range(3):
+        imap_server.append(make_mail(message_id=f"<old{n}@example.com>"))
+
+    call_command("imap", "poll", "--mailbox", imap_mailbox.address, "--from-now")
+
+    assert "nothing taken in; the polls go on after UID 3" in capsys.readouterr().out
+    assert not inbound(imap_mailbox).exists()
+    imap_server.append(make_mail(message_id="<new@example.com>"))
+    assert imap.poll_mailbox(imap_mailbox.pk).stored == 1
+    assert ids(imap_mailbox) == ["new@example.com"]
+    with pytest.raises(CommandError, match="--mailbox"):
+        call_command("imap", "poll", "--from-now")
+
+
+def test_a_mailbox_switched_off_after_its_poll_was_enqueued_is_not_polled(
+    imap_mailbox, imap_server, make_mail
+):
+    imap_server.append(make_mail())
+    imap_mailbox.imap_enabled = False
+    imap_mailbox.save()
+    assert imap.poll_mailbox(imap_mailbox.pk).disabled
+    assert not inbound(imap_mailbox).exists()

@@ -31,6 +31,12 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         poll = sub.add_parser("poll", help="fetch new mail once")
         poll.add_argument("--mailbox", default=None, help="only this mailbox (its address)")
+        poll.add_argument(
+            "--from-now",
+            action="store_true",
+            help="with --mailbox: take nothing in, only record where the folder stands, so that the polls "
+            "take in only mail that arrives from now on (for a folder with a long history)",
+        )
         idle = sub.add_parser("idle", help="wait for new mail with IDLE and fetch it as it comes")
         idle.add_argument("--mailbox", required=True, help="the mailbox's address")
         idle.add_argument(
@@ -46,6 +52,11 @@ class Command(BaseCommand):
 
         with origin(Origin.COMMAND):
             if action == "poll":
+                if options["from_now"]:
+                    if not options["mailbox"]:
+                        raise CommandError("--from-now: say which mailbox with --mailbox.")
+                    self._from_now(imap, _mailbox(options["mailbox"]))
+                    return
                 if options["mailbox"]:
                     results = [imap.poll_mailbox(_mailbox(options["mailbox"]).pk)]
                 else:
@@ -58,6 +69,18 @@ class Command(BaseCommand):
                     raise CommandError("Some mailboxes could not be polled (see above and their imap_error).")
                 return
             self._idle(imap, _mailbox(options["mailbox"]), options["interval"])
+
+    def _from_now(self, imap: Any, mailbox: Any) -> None:
+        try:
+            result = imap.start_from_now(mailbox.pk)
+        except imap.MailboxBusy as exc:
+            raise CommandError(f"{exc}: another poller holds this mailbox.") from exc
+        except Exception as exc:
+            raise CommandError(f"{mailbox.address}: {exc.__class__.__name__}: {exc}") from exc
+        self.stdout.write(
+            f"{mailbox.address}: nothing taken in; the polls go on after UID {result.last_uid} of "
+            f"{mailbox.imap_folder}"
+        )
 
     def _idle(self, imap: Any, mailbox: Any, interval: float) -> None:
         if interval <= 0:
