@@ -79,3 +79,12 @@ def imap_poll() -> int:
 
     with origin(Origin.JOB):
         return imap_poll_due.call()
+
+
+@HUEY.periodic_task(crontab(minute="*/5"), name="relay.push_prune")
+def push_prune() -> int:
+    """Every five minutes: forget the live-push messages older than the resume window (the database
+    backend's table; the Redis backend expires its own). docs/adr/0013."""
+    from relay.channels.push.bus import prune, uses_redis
+
+    return 0 if uses_redis() else prune()

@@ -12,7 +12,9 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
@@ -59,6 +61,8 @@ async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         return _problem(401, "Not signed in", "Sign in to receive live events.")
     if not has_capability(user, VIEW_CUSTOMERS):
         return _problem(403, "Not allowed", "Your account has no staff role.")
+    # the stream holds no database connection (nor a pool slot) while it is open: the bus has its own
+    await sync_to_async(connections.close_all)()
     lifetime = float(getattr(settings, "RELAY_PUSH_STREAM_SECONDS", 600))
     response = StreamingHttpResponse(
         _events([bus.user_topic(user.pk)], _last_event_id(request), lifetime),

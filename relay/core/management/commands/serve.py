@@ -1,4 +1,9 @@
-"""`relay serve`: the web server (gunicorn) plus, unless tasks go to Redis, the embedded worker."""
+"""`relay serve`: the web server (gunicorn) plus, unless tasks go to Redis, the embedded worker.
+
+gunicorn runs Uvicorn workers serving relay.config.asgi (docs/adr/0013): an open live-push stream
+(`GET /push/stream`) is a coroutine, not a blocked worker; plain views run as before, in a thread.
+`--wsgi` serves relay.config.wsgi with gunicorn's sync workers instead (no live pops).
+"""
 
 from __future__ import annotations
 
@@ -31,6 +36,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-worker", action="store_true", help="do not start the embedded task worker")
         parser.add_argument(
+            "--wsgi",
+            action="store_true",
+            help="sync WSGI workers instead of ASGI (the screen pop needs ASGI)",
+        )
+        parser.add_argument(
             "--no-smtpd", action="store_true", help="do not start the embedded SMTP ingress (relay smtpd)"
         )
 
@@ -51,13 +61,15 @@ class Command(BaseCommand):
                     sys.executable,
                     "-m",
                     "gunicorn",
-                    "relay.config.wsgi",
+                    *(
+                        ["relay.config.wsgi", "--threads", str(threads)]
+                        if options.get("wsgi")
+                        else ["relay.config.asgi", "--worker-class", "uvicorn_worker.UvicornWorker"]
+                    ),
                     "--bind",
                     f"{host}:{port}",
                     "--workers",
                     str(workers),
-                    "--threads",
-                    str(threads),
                     "--access-logfile",
                     "-",
                     "--graceful-timeout",
