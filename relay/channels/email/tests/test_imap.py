@@ -488,3 +488,10 @@ def test_a_mailbox_switched_off_after_its_poll_was_enqueued_is_not_polled(
     imap_mailbox.save()
     assert imap.poll_mailbox(imap_mailbox.pk).disabled
     assert not inbound(imap_mailbox).exists()
+
+
+def test_the_idle_command_refuses_a_held_mailbox_and_a_bad_interval(imap_mailbox, imap_server):
+    with imap.mailbox_lease(imap_mailbox.pk), pytest.raises(CommandError, match="another poller"):
+        call_command("imap", "idle", "--mailbox", imap_mailbox.address)
+    with pytest.raises(CommandError, match="--interval"):
+        call_command("imap", "idle", "--mailbox", imap_mailbox.address, "--interval", "0")

@@ -86,7 +86,7 @@ class Command(BaseCommand):
         if interval <= 0:
             raise CommandError("--interval: more than 0 seconds.")
         stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
         self.stdout.write(
             f"Watching {mailbox.imap_folder} of {mailbox.address} on {mailbox.imap_host} (Ctrl+C stops it)"
         )
@@ -103,3 +103,5 @@ class Command(BaseCommand):
             raise CommandError(f"{exc}: another poller holds this mailbox.") from exc
         except KeyboardInterrupt:
             stop.set()
+        finally:
+            signal.signal(signal.SIGTERM, previous)

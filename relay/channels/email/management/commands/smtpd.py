@@ -45,7 +45,7 @@ class Command(BaseCommand):
         )
         self.stdout.flush()
         stopped = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
         try:
             while not stopped.wait(1):
                 pass
@@ -53,3 +53,4 @@ class Command(BaseCommand):
             pass
         finally:
             server.stop()
+            signal.signal(signal.SIGTERM, previous)
