@@ -168,7 +168,7 @@ class SseClient:
                 elif not text.startswith(":") and ":" in text:
                     key, _, value = text.partition(":")
                     fields[key] = value.removeprefix(" ")
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # closed under the reader: the stream is over
             pass
 
     def next_event(self, timeout: float = 5) -> tuple[str, str, dict[str, Any]]:
