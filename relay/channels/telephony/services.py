@@ -58,11 +58,9 @@ def _field_error(field: str, message: str) -> ApplicationError:
 
 def can_see_call(user: User, call: Call) -> bool:
     """The rule of the call scope (relay/channels/telephony/permissions.py) for one call in hand."""
-    return (
-        user.is_active
-        and Call.objects.restrict(user, "view").filter(pk=call.pk).exists()
-        and party_visible_to(user, call.party_id)
-    )
+    from relay.channels.telephony.selectors import may_see_call
+
+    return user.is_active and may_see_call(user, call)
 
 
 def pop_recipients(call: Call) -> list[User]:

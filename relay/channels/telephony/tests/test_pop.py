@@ -219,7 +219,7 @@ def test_the_pop_costs_a_fixed_number_of_queries(line, caller, agent, care, sche
         response = client.get(f"/phone/pops/{call.pk}/")
         assert response.status_code == 200
 
-    assert_flat_query_count(fetch, add_rows, few=2, many=8, at_most=13)
+    assert_flat_query_count(fetch, add_rows, few=2, many=8, at_most=11)
 
 
 # --- the access table --------------------------------------------------------------------------------------
