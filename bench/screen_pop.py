@@ -150,8 +150,11 @@ def e2e(samples: int, push: str, workers: int) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
-            if get(base + "/healthz", timeout=1)[0] == 200:
-                break
+            try:
+                if get(base + "/healthz", timeout=1)[0] == 200:
+                    break
+            except OSError:  # not listening yet
+                pass
             time.sleep(0.5)
         stream = SseClient(base + "/push/stream", cookie=cookie)
         assert stream.connected.wait(10), "the stream did not open"
