@@ -141,7 +141,7 @@ def e2e(samples: int, push: str, workers: int) -> None:
     cookie = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
     port = free_port()
     var = Path(tempfile.mkdtemp(prefix="relay-pop-bench-"))
-    env = {**os.environ, "RELAY_PUSH": push, "RELAY_VAR_DIR": str(var), "RELAY_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": settings.DATABASE_URL, "RELAY_PUSH": push, "RELAY_VAR_DIR": str(var)}
     log = open(var / "serve.log", "wb")  # noqa: SIM115
     cmd = [sys.executable, "-m", "relay.manage", "serve", "--no-worker", "--no-smtpd", "--port", str(port)]
     server_proc = subprocess.Popen(
