@@ -121,6 +121,11 @@ class InteractionForm(VersionedForm):
     duration_minutes = forms.DecimalField(
         required=False, min_value=Decimal(0), max_value=Decimal(1440), decimal_places=1, label="Minutes"
     )
+    file = forms.FileField(
+        required=False,
+        label="Scan or document",
+        help_text="A letter or fax sent or received: its scan (PDF, image)",
+    )
 
 
 class RequestUpdateForm(VersionedForm):

@@ -17,12 +17,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from relay.accounts.models import User
-from relay.activities.services import InteractionInput
+from relay.activities.services import InteractionInput, attachment_add
 from relay.cases import selectors, services, sla_selectors
 from relay.cases.choices import Visibility
 from relay.cases.forms import (
@@ -163,20 +164,7 @@ ACTIONS: dict[str, Action] = {
         done="Logged on the case and the customer's timeline.",
         intro="A contact with the customer about this case; an outbound one counts as the first response.",
         form=lambda data, case, actor: InteractionForm(data, initial={"version": case.version}),
-        run=lambda actor, case, d: services.case_log_interaction(
-            actor=actor,
-            case=case,
-            data=InteractionInput(
-                channel=d["channel"],
-                direction=d["direction"],
-                subject=d["subject"],
-                body=d["body"],
-                duration_seconds=int(d["duration_minutes"] * 60)
-                if d["duration_minutes"] is not None
-                else None,
-            ),
-            expected_version=d["version"],
-        ),
+        run=lambda actor, case, d: log_with_scan(actor, case, d),
     ),
     "request-update": Action(
         title="Ask for an update",
@@ -251,6 +239,30 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+def log_with_scan(actor: User, case: Case, d: dict[str, Any]) -> Any:
+    """Log the contact on the case and attach its scan (a letter or fax), all or nothing."""
+    with transaction.atomic():
+        return _log_and_attach(actor, case, d)
+
+
+def _log_and_attach(actor: User, case: Case, d: dict[str, Any]) -> Any:
+    event = services.case_log_interaction(
+        actor=actor,
+        case=case,
+        data=InteractionInput(
+            channel=d["channel"],
+            direction=d["direction"],
+            subject=d["subject"],
+            body=d["body"],
+            duration_seconds=int(d["duration_minutes"] * 60) if d["duration_minutes"] is not None else None,
+        ),
+        expected_version=d["version"],
+    )
+    if d.get("file") and event.entry is not None:
+        attachment_add(actor=actor, entry=event.entry, upload=d["file"])
+    return event
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -259,6 +271,8 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     case = case_or_404(actor, pk)
     require(actor, spec.perm)
     form = spec.form(request.POST if request.method == "POST" else None, case, actor)
+    if request.method == "POST" and form.is_multipart():
+        form.files = request.FILES  # the log dialog's scan of a letter or fax
     conflict: Case | None = None
     confirming = False
     if request.method == "POST" and form.is_valid() and not validating(request):

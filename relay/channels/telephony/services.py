@@ -353,8 +353,14 @@ def call_start_case(
     if not actor.has_perm("cases.add_case") or not can_see_call(actor, call):
         raise NotAllowed("You may not open a case from this call.")
     locked = Call.objects.select_for_update(of=("self",)).select_related("party", "case").get(pk=call.pk)
-    if locked.case is not None and locked.case.status_category in OPEN_CATEGORIES:
-        return locked.case  # a second click
+    started_here = (
+        locked.case is not None
+        and locked.case.status_category in OPEN_CATEGORIES
+        and locked.case.originator_id == actor.pk
+        and locked.case.opened_at >= locked.started_at
+    )
+    if started_here and locked.case is not None:
+        return locked.case  # a second click (not the open case the call was merely logged on)
     other = locked.to_number if locked.direction == CallDirection.OUTBOUND else locked.from_number
     party = locked.party or party
     if party is None:
@@ -374,8 +380,9 @@ def call_start_case(
     locked.case = case
     locked.save(update_fields=["party", "case", "updated_at"])
     if locked.state == CallState.ENDED:
-        if locked.interaction_id is not None:
-            case_log_interaction(actor=actor, case=case, interaction=locked.interaction)
+        if locked.interaction is not None:
+            if locked.interaction.case_id is None:  # logged on no case: it goes on this one
+                case_log_interaction(actor=actor, case=case, interaction=locked.interaction)
         else:
             _log(locked)
     return case

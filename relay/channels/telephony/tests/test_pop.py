@@ -250,3 +250,16 @@ def _names(patterns, namespace=""):
 def test_every_url_of_the_phone_and_push_apps_is_in_the_access_table():
     ours = {n for n in _names(get_resolver().url_patterns) if n.startswith(("telephony:", "push:"))}
     assert ours == set(ACCESS)
+
+
+def test_start_a_case_after_the_call_was_logged_on_another_open_case(line, caller, agent, care):
+    older = case_open(actor=agent, party=caller, subject="Older problem", department=care)
+    call = _ring()
+    services.call_end(
+        actor=channel_actor("relay-phone"), provider="generic", call_id="c-1", duration_seconds=30
+    )
+    response = _client(agent).post(f"/phone/calls/{call.pk}/case/")
+    new = Case.objects.exclude(pk=older.pk).get()
+    assert response["Location"] == new.get_absolute_url()
+    call.refresh_from_db()
+    assert call.case == new and call.interaction.case == older  # the logged call stays where it was
