@@ -232,7 +232,7 @@ def email_reply(
 @transaction.atomic
 def email_retry(*, actor: User, message: EmailMessage) -> EmailMessage:
     """Try a failed e-mail again now (the same message: the same Message-ID, never a second copy)."""
-    current = EmailMessage.objects.select_for_update().select_related("case").get(pk=message.pk)
+    current = EmailMessage.objects.select_for_update(of=("self",)).select_related("case").get(pk=message.pk)
     if current.case is None or not actor.has_perm("cases.change_case", current.case):
         raise NotAllowed("You may not send e-mail on this case.")
     if current.direction != Direction.OUTBOUND or current.status != SendStatus.FAILED:
