@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
@@ -56,6 +57,10 @@ async def _events(topics: list[str], last_id: int | None, lifetime: float) -> As
 
 @require_GET
 async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    if not isinstance(request, ASGIRequest):
+        # under a WSGI server (runserver, `relay serve --wsgi`, the tests' live server) a stream would
+        # hold a worker for its whole life: 204 tells EventSource to stop reconnecting
+        return HttpResponse(status=204)
     user = await request.auser()
     if not user.is_authenticated:
         return _problem(401, "Not signed in", "Sign in to receive live events.")

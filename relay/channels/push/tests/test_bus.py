@@ -181,3 +181,11 @@ def test_the_stream_resumes_from_last_event_id(agent, settings):
     text = asyncio.run(scenario())
     events = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
     assert [e["n"] for e in events] == [2]
+
+
+def test_under_wsgi_the_stream_tells_the_browser_not_to_reconnect(agent):
+    from django.test import Client
+
+    client = Client()  # WSGI: a stream would hold the worker (and the serial live server of the tests)
+    client.force_login(agent)
+    assert client.get("/push/stream").status_code == 204
