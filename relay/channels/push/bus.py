@@ -154,12 +154,15 @@ async def subscription(topics: Iterable[str], *, last_id: int | None = None) -> 
 def _read(topics: list[str], after: int, limit: int = 500) -> list[Message]:
     from relay.channels.push.models import PushMessage
 
-    close_old_connections()  # a pooled PostgreSQL connection goes back to the pool between polls
-    rows = (
-        PushMessage.objects.filter(id__gt=after, topic__in=topics)
-        .order_by("id")
-        .values_list("id", "topic", "event")[:limit]
-    )
+    close_old_connections()  # a broken connection is replaced before it is used
+    try:
+        rows = list(
+            PushMessage.objects.filter(id__gt=after, topic__in=topics)
+            .order_by("id")
+            .values_list("id", "topic", "event")[:limit]
+        )
+    finally:
+        close_old_connections()  # PostgreSQL (CONN_MAX_AGE=0): the connection goes back to the pool
     return [Message(id=pk, topic=topic, event=event) for pk, topic, event in rows]
 
 
