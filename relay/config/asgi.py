@@ -13,6 +13,12 @@ Why not Django's ASGI handler for everything: it gives every request a thread of
 (ThreadSensitiveContext), so on SQLite every request opens a new connection (its pragmas included) and
 pays two thread hops: /healthz fell from 3,100 to 260 requests/s on one process (bench/asgi_wsgi.sh).
 asgiref's WsgiToAsgi failed under concurrent load ("CurrentThreadExecutor already quit or is broken").
+
+Sync responses carry `Connection: close` (RELAY_SYNC_CLOSE=0 turns it off): an Uvicorn worker accepts
+connections whether or not its sync threads are busy, and kept-alive connections stay with the worker
+that accepted them, so a few busy clients could pile onto one process while another idled (wrk on the
+360 page: 44 instead of 90 requests/s on some runs). Gunicorn's sync workers close every connection
+too; a reverse proxy keeps its own keep-alive with browsers either way.
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ ASYNC_PREFIXES = ("/push/",)
 class SyncThreadWsgi:
     """A WSGI application served from an ASGI server on a fixed pool of threads."""
 
-    def __init__(self, app: Any, threads: int = 1) -> None:
+    def __init__(self, app: Any, threads: int = 1, close_connections: bool = False) -> None:
         self.app = app
+        self.close_connections = close_connections
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="relay-sync")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -63,6 +70,8 @@ class SyncThreadWsgi:
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             state["status"] = int(status.split(" ", 1)[0])
             state["headers"] = [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in headers]
+            if self.close_connections:
+                state["headers"].append((b"connection", b"close"))
             return lambda data: None
 
         def emit(message: dict[str, Any]) -> None:
@@ -93,7 +102,11 @@ class SyncThreadWsgi:
 
 
 django_asgi = get_asgi_application()
-django_wsgi = SyncThreadWsgi(get_wsgi_application(), threads=int(os.environ.get("RELAY_SYNC_THREADS", "2")))
+django_wsgi = SyncThreadWsgi(
+    get_wsgi_application(),
+    threads=int(os.environ.get("RELAY_SYNC_THREADS", "2")),
+    close_connections=os.environ.get("RELAY_SYNC_CLOSE", "1") == "1",
+)
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
