@@ -14,6 +14,7 @@
     been fetched from the server, as pop.js does. Target p95 <= 500 ms.
 
         DATABASE_URL=... .venv/bin/python bench/screen_pop.py e2e [--samples 300] [--push redis://127.0.0.1:6379/13]
+        ... e2e --browser: the clock stops when pop.js shows the pop in headless Chromium
 
 Rows it writes (calls "bench-*", their push messages, one phone line, one agent) are deleted at the end
 except the line and the agent, which are reused.
@@ -131,7 +132,57 @@ def server(samples: int) -> None:
     print(f"  total                                {percentiles(total_ms)}")
 
 
-def e2e(samples: int, push: str, workers: int) -> None:
+def _e2e_browser(
+    base: str,
+    session: str,
+    line: PhoneLine,
+    numbers: list[str],
+    samples: int,
+    secret: bytes,
+    push: str,
+    workers: int,
+) -> None:
+    """The same, with the pop shown by pop.js in headless Chromium (Debian's package, Playwright)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = next(
+        p for p in ("/usr/lib/chromium/chromium", shutil.which("chromium") or "") if p and Path(p).exists()
+    )
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(base_url=base)
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base}])
+        page = context.new_page()
+        page.goto("/parties/")
+        page.wait_for_selector("#pop-root[data-live='1']", state="attached", timeout=10_000)
+        for i in range(samples + 10):
+            number = numbers[i % len(numbers)]
+            body = json.dumps(
+                {"event": "ringing", "call_id": f"bench-{time.time_ns()}", "from": number, "to": line.number}
+            )
+            t0 = time.perf_counter()
+            status, answer = post_json(
+                base + "/phone/hooks/call", body.encode(), sign(body.encode(), key=secret)
+            )
+            assert status == 201, answer
+            pk = json.loads(answer)["call"]
+            page.wait_for_selector(f"#pop-{pk}", state="visible", timeout=10_000)
+            if i >= 10:
+                times.append((time.perf_counter() - t0) * 1000)
+            page.keyboard.press("Escape")
+            time.sleep(0.05)
+        browser.close()
+    print(
+        f"screen pop, webhook -> pop visible in headless Chromium: {connection.vendor},"
+        f" push={push.split('@')[-1]}, relay serve --workers {workers}, {samples} calls"
+    )
+    print(f"  pop visible                          {percentiles(times)}")
+
+
+def e2e(samples: int, push: str, workers: int, browser: bool = False) -> None:
     line, agent, numbers = _setup()
     session = SessionStore()
     session[SESSION_KEY] = str(agent.pk)
@@ -156,9 +207,12 @@ def e2e(samples: int, push: str, workers: int) -> None:
             except OSError:  # not listening yet
                 pass
             time.sleep(0.5)
+        secret = settings.RELAY_PHONE_WEBHOOK_SECRET.encode()
+        if browser:
+            _e2e_browser(base, session.session_key or "", line, numbers, samples, secret, push, workers)
+            return
         stream = SseClient(base + "/push/stream", cookie=cookie)
         assert stream.connected.wait(10), "the stream did not open"
-        secret = settings.RELAY_PHONE_WEBHOOK_SECRET.encode()
         times, webhook_ms = [], []
         for i in range(samples + 10):
             number = numbers[i % len(numbers)]
@@ -201,11 +255,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--push", default="database", help="database, or a redis:// URL")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--browser", action="store_true", help="e2e: measure in headless Chromium (pop.js)")
     args = parser.parse_args()
     if args.part == "server":
         server(args.samples)
     else:
-        e2e(min(args.samples, 2000), args.push, args.workers)
+        e2e(min(args.samples, 2000), args.push, args.workers, browser=args.browser)
 
 
 if __name__ == "__main__":
