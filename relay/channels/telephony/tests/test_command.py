@@ -37,7 +37,8 @@ def test_ring_then_end_from_the_command_line(care, caller, agent, through_test_c
     assert (call.party, call.agent, call.line.number) == (caller, agent, "+14155550199")
     call_command("phone", "end", "--call-id", "cli-1", "--duration", "95")
     call.refresh_from_db()
-    assert call.state == "ended" and TimelineEntry.objects.get(pk=call.interaction_id).duration_seconds == 95
+    assert call.state == "ended" and call.interaction is not None
+    assert TimelineEntry.objects.get(pk=call.interaction.pk).duration_seconds == 95
 
 
 def test_fax_from_the_command_line(care, caller, tmp_path, monkeypatch, capsys):
