@@ -42,7 +42,9 @@
         root.insertBefore(pop, root.firstChild);
         while (root.querySelectorAll(".pop").length > MAX_POPS) close(root.lastElementChild);
         if (window.htmx) window.htmx.process(pop);
-        pop.focus();
+        // a new caller's form: straight to the name; a known caller: the dialog (Tab reaches its buttons)
+        var field = pop.querySelector("input:not([readonly]):not([type=hidden])");
+        (field || pop).focus();
       })
       .catch(function () { /* the call is on the timeline anyway; a lost pop is only a pop */ });
   }

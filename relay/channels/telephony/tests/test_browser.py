@@ -82,6 +82,7 @@ def test_an_unknown_caller_pops_the_new_caller_form_and_starts_a_case(browser, w
             pop = page.locator(".pop")
             expect(pop.locator(".pop-title")).to_have_text("New caller", timeout=3_000)
             expect(pop.get_by_label("Number")).to_have_value("+14155550999")
+            expect(pop.get_by_label("Given name")).to_be_focused()
             pop.get_by_label("Given name").fill("Alan")
             pop.get_by_label("Family name").fill("Turing")
             pop.get_by_label("What is the call about?").fill("No signal at home")
