@@ -20,6 +20,9 @@ from relay.cases import services as cases
 from relay.cases.models import CaseCategory, CaseStatus
 from relay.cases.routing_demo import load_demo_routing
 from relay.cases.sla_demo import load_demo_sla
+from relay.channels.email.demo import load_demo_email
+from relay.channels.portal.demo import load_demo_portal
+from relay.channels.telephony.demo import load_demo_telephony
 from relay.core import clock
 from relay.core.audit import Origin, origin
 from relay.customers import services as customers
@@ -201,6 +204,8 @@ def load_demo(*, parties: int = 500, progress: Callable[[int], None] | None = No
         )
         load_demo_routing(admin=staff["admin"], departments=depts)
         load_demo_sla(admin=staff["admin"], departments=depts)
+        load_demo_telephony(admin=staff["admin"], departments=depts)
+        load_demo_portal(admin=staff["admin"], departments=depts)
 
         agents = [staff[k] for k in ("care.agent", "tech.agent", "billing.agent", "sales.agent", "care.lead")]
         owners = [staff["sales.agent"], staff["sales.lead"], staff["care.agent"], None]
@@ -376,6 +381,7 @@ def load_demo(*, parties: int = 500, progress: Callable[[int], None] | None = No
             )
             interactions += log_history(citizen, CITIZEN_CALLS, 2)
         load_demo_cases(staff=staff, departments=depts, john=john, customers=made[1:8])
+        load_demo_email(admin=staff["admin"], departments=depts)
     return DemoResult(
         users=users, parties=Party.objects.count(), interactions=interactions, sample_phone="(415) 555-0100"
     )

@@ -84,20 +84,24 @@ def is_our_message_id(message_id: str) -> bool:
     )
 
 
-def mailbox_for_case(case: Case) -> Mailbox | None:
-    """The mailbox the customer last wrote to on this case, else the department's, else any active one."""
-    last = (
-        EmailMessage.objects.filter(case=case, direction=Direction.INBOUND, mailbox__is_active=True)
-        .select_related("mailbox")
-        .order_by("-received_at", "-id")
-        .first()
+def mailbox_for_case(case: Case, emails: list[EmailMessage] | None = None) -> Mailbox | None:
+    """The mailbox the customer last wrote to on this case, else the department's, else any active one.
+    One query for the (few) active mailboxes; `emails`, the case's messages when the caller has them."""
+    if emails is None:
+        emails = list(
+            EmailMessage.objects.filter(case=case, direction=Direction.INBOUND).only(
+                "mailbox_id", "direction", "received_at"
+            )
+        )
+    active = {m.pk: m for m in Mailbox.objects.filter(is_active=True).order_by("id")}
+    inbound = sorted(
+        (e for e in emails if e.direction == Direction.INBOUND and e.mailbox_id in active),
+        key=lambda e: (e.received_at, e.pk),
     )
-    if last is not None:
-        return last.mailbox
-    return (
-        Mailbox.objects.filter(department=case.department_id, is_active=True).order_by("id").first()
-        or Mailbox.objects.filter(is_active=True).order_by("id").first()
-    )
+    if inbound:
+        return active[inbound[-1].mailbox_id]
+    ours = [m for m in active.values() if m.department_id == case.department_id]
+    return (ours or list(active.values()) or [None])[0]
 
 
 def _parent(case: Case) -> EmailMessage | None:

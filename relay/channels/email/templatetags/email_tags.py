@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from django import template
 
+from relay.activities.models import Attachment
 from relay.channels.email import selectors
 from relay.channels.email.forms import ReplyForm
+from relay.channels.email.models import EmailMessage
 from relay.channels.email.render import shown
 from relay.channels.email.services.sending import mailbox_for_case
 
@@ -19,14 +22,48 @@ def _actor(context: template.Context) -> Any:
     return getattr(request, "user", None)
 
 
+class _CaseEmails:
+    """A case's e-mails and their entries' attachments, read once per page render: the panel and every
+    e-mail entry of the case page share them (no query per entry)."""
+
+    def __init__(self, actor: Any, case: Any) -> None:
+        self.messages = selectors.case_emails(actor=actor, case=case)
+        self.attachments: dict[int, list[Attachment]] = defaultdict(list)
+        entry_ids = [m.entry_id for m in self.messages if m.entry_id]
+        for a in (
+            Attachment.objects.filter(entry_id__in=entry_ids).order_by("entry", "id") if entry_ids else ()
+        ):
+            self.attachments[a.entry_id].append(a)
+
+
+def _case_emails(context: template.Context, actor: Any, case: Any) -> _CaseEmails:
+    memo = context.render_context.setdefault("relay_case_emails", {})
+    if case.pk not in memo:
+        memo[case.pk] = _CaseEmails(actor, case)
+    return memo[case.pk]
+
+
 @register.inclusion_tag("email/_message.html", takes_context=True)
 def entry_email(context: template.Context, entry: Any) -> dict[str, Any]:
     """An e-mail interaction: the message as received or sent (or the entry's own text when it was
     logged by hand)."""
     actor = _actor(context)
-    message = selectors.entry_email(actor=actor, entry_id=entry.pk) if actor is not None else None
+    message: EmailMessage | None = None
+    attachments: Any = entry.attachments.all()
+    case = context.get("case")
+    if actor is None:
+        pass
+    elif case is not None and entry.case_id == case.pk:  # the case page: its e-mails are read once
+        emails = _case_emails(context, actor, case)
+        message = next((m for m in emails.messages if m.entry_id == entry.pk), None)
+        if message is not None:
+            message.case = case
+            attachments = emails.attachments[entry.pk]
+    else:
+        message = selectors.entry_email(actor=actor, entry_id=entry.pk)
     return {
         "entry": entry,
+        "attachments": attachments,
         "mail": shown(message) if message is not None else None,
         "can_retry": message is not None
         and message.case_id is not None
@@ -40,10 +77,10 @@ def case_email_panel(context: template.Context, case: Any) -> dict[str, Any]:
     actor = _actor(context)
     if actor is None or not actor.has_perm("cases.view_case", case):
         return {"show": False}
-    emails = selectors.case_emails(actor=actor, case=case)
+    emails = _case_emails(context, actor, case).messages
     can_write = actor.has_perm("cases.change_case", case) and case.merged_into_id is None
     templates = selectors.templates_for(actor=actor, department_id=case.department_id) if can_write else []
-    mailbox = mailbox_for_case(case) if can_write else None
+    mailbox = mailbox_for_case(case, emails) if can_write else None
     return {
         "show": True,
         "case": case,

@@ -21,10 +21,6 @@ PAYLOADS = (
 )
 
 
-@pytest.mark.skip(
-    reason="passes, then the session hangs at teardown (seen twice on the shared 2-core machine while "
-    "other browser suites ran); not yet diagnosed: run it alone with -p no:randomly to check"
-)
 def test_a_script_in_an_html_email_does_not_run(page, agent, mailbox, make_mail):  # noqa: F811
     receipt = message_receive(
         mailbox=mailbox, raw=make_mail(body="", html=f"<html><body>{PAYLOADS}</body></html>"), via="http"

@@ -233,3 +233,27 @@ def test_a_manager_creates_a_mailbox_and_a_supervisor_a_template(client, manager
         {"department": care.pk, "name": "Visit", "body": "Hi {{ customer_name }}"},
     )
     assert created.status_code == 302
+
+
+def test_the_case_page_reads_its_emails_once_however_many_there_are(client, agent, mailbox, make_mail):
+    from relay.core.testing.queries import assert_flat_query_count
+
+    first = message_receive(mailbox=mailbox, raw=make_mail(message_id="<q-0@example.com>"), via="http")
+    case = first.case
+    client.force_login(agent)
+
+    def add(n):
+        for i in range(n):
+            mid = f"<q-{case.pk}-{i}-{EmailMessage.objects.count()}@example.com>"
+            got = message_receive(
+                mailbox=mailbox,
+                raw=make_mail(message_id=mid, subject=f"Re: [{case.number}] more", in_reply_to=mid),
+                via="http",
+            )
+            assert got.case == case
+
+    def call():
+        response = client.get(f"/cases/{case.pk}/")
+        assert response.status_code == 200
+
+    assert_flat_query_count(call, add, few=2, many=8, at_most=22)
