@@ -101,7 +101,7 @@ def mailbox_for_case(case: Case, emails: list[EmailMessage] | None = None) -> Ma
     if inbound:
         return active[inbound[-1].mailbox_id]
     ours = [m for m in active.values() if m.department_id == case.department_id]
-    return (ours or list(active.values()) or [None])[0]
+    return next(iter(ours or active.values()), None)
 
 
 def _parent(case: Case) -> EmailMessage | None:

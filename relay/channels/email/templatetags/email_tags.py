@@ -37,7 +37,7 @@ class _CaseEmails:
 
 
 def _case_emails(context: template.Context, actor: Any, case: Any) -> _CaseEmails:
-    memo = context.render_context.setdefault("relay_case_emails", {})
+    memo: dict[int, _CaseEmails] = context.render_context.setdefault("relay_case_emails", {})  # type: ignore[arg-type,assignment]
     if case.pk not in memo:
         memo[case.pk] = _CaseEmails(actor, case)
     return memo[case.pk]
