@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PORT=${PORT:-8799}
 DURATION=${DURATION:-20}
 BIN=.venv/bin
-$BIN/relay serve --no-worker --port "$PORT" > var/bench-serve.log 2>&1 &
+$BIN/relay serve --no-worker --no-smtpd --port "$PORT" ${SERVE_FLAGS:-} > var/bench-serve.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.5; done
