@@ -18,6 +18,7 @@ from relay.activities import selectors, services
 from relay.activities.forms import InteractionForm, NoteForm
 from relay.activities.models import Attachment, TimelineEntry
 from relay.core.choices import Channel
+from relay.core.downloads import file_download
 from relay.core.exceptions import ApplicationError
 from relay.core.ui import apply_errors, is_partial, redirect
 from relay.customers.models import Party
@@ -127,14 +128,4 @@ def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
         attachment = selectors.attachment_get(actor=_actor(request), pk=pk)
     except Attachment.DoesNotExist as exc:
         raise Http404 from exc
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404("The file is missing from storage.") from exc
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return file_download(attachment.file, filename=attachment.filename, content_type=attachment.content_type)

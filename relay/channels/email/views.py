@@ -31,6 +31,7 @@ from relay.channels.email.permissions import (
 from relay.channels.email.render import shown
 from relay.channels.email.services import config, email_reply, email_retry, message_receive, sending
 from relay.channels.email.services.receiving import max_bytes
+from relay.core.downloads import file_download
 from relay.core.exceptions import ApplicationError
 from relay.core.ui import apply_errors, redirect
 
@@ -258,15 +259,7 @@ def quarantine_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _raw_response(field: Any, filename: str) -> FileResponse:
-    try:
-        handle = field.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404("The file is missing from storage.") from exc
-    response = FileResponse(handle, as_attachment=True, filename=filename, content_type="message/rfc822")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return file_download(field, filename=filename, content_type="message/rfc822")
 
 
 @login_required

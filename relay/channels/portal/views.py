@@ -43,6 +43,7 @@ from relay.channels.portal.session import (
     private,
     set_cookie,
 )
+from relay.core.downloads import file_download
 from relay.core.exceptions import ApplicationError
 from relay.core.ui import apply_errors
 from relay.customers.models import Party
@@ -265,16 +266,7 @@ def attachment(request: HttpRequest, customer: PortalCustomer, pk: int) -> FileR
         found = selectors.portal_attachment_get(customer=customer, pk=pk)
     except Attachment.DoesNotExist as exc:
         raise Http404 from exc
-    try:
-        handle = found.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404("The file is missing.") from exc
-    response = FileResponse(
-        handle, as_attachment=True, filename=found.filename, content_type=found.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return file_download(found.file, filename=found.filename, content_type=found.content_type)
 
 
 # --- web forms: the public endpoints ------------------------------------------------------------------------
