@@ -40,6 +40,10 @@ def _invalid(field: str, message: str) -> ApplicationError:
     return ApplicationError("Some fields are not valid.", errors={field: [message]})
 
 
+# where the mailbox's IMAP UIDs come from
+IMAP_SOURCE_FIELDS = ("imap_host", "imap_port", "imap_username", "imap_folder")
+
+
 @transaction.atomic
 def mailbox_save(*, actor: User, mailbox: Mailbox | None, data: dict[str, Any]) -> Mailbox:
     """Create (`mailbox=None`) or change a mailbox. Managers and admins only. An empty IMAP password
@@ -47,6 +51,7 @@ def mailbox_save(*, actor: User, mailbox: Mailbox | None, data: dict[str, Any]) 
     if not is_mail_admin(actor):
         raise NotAllowed("Only managers and administrators set up mailboxes.")
     row = Mailbox() if mailbox is None else Mailbox.objects.select_for_update().get(pk=mailbox.pk)
+    source = [getattr(row, f) for f in IMAP_SOURCE_FIELDS]
     for field in MAILBOX_FIELDS:
         if field not in data:
             continue
@@ -62,6 +67,10 @@ def mailbox_save(*, actor: User, mailbox: Mailbox | None, data: dict[str, Any]) 
         raise _invalid("name", "Give the mailbox a name.")
     if row.imap_enabled and not (row.imap_host and row.imap_username):
         raise _invalid("imap_host", "IMAP polling needs a host and a user name.")
+    if row.pk and source != [getattr(row, f) for f in IMAP_SOURCE_FIELDS]:
+        # another server, account or folder: its UIDs say nothing about the old one's (read it afresh;
+        # what was already taken in stays one interaction by its Message-ID)
+        row.imap_uidvalidity, row.imap_last_uid = None, 0
     try:
         with transaction.atomic():
             row.save()

@@ -257,3 +257,20 @@ def test_the_case_page_reads_its_emails_once_however_many_there_are(client, agen
         assert response.status_code == 200
 
     assert_flat_query_count(call, add, few=2, many=8, at_most=22)
+
+
+def test_pointing_a_mailbox_at_another_imap_folder_forgets_the_old_uids(manager, mailbox):
+    from relay.channels.email.services import config
+
+    Mailbox = type(mailbox)
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        imap_host="imap.example.com", imap_username="care", imap_uidvalidity=7, imap_last_uid=420
+    )
+    mailbox.refresh_from_db()
+    config.mailbox_save(actor=manager, mailbox=mailbox, data={"name": "Care, renamed"})
+    mailbox.refresh_from_db()
+    assert (mailbox.imap_uidvalidity, mailbox.imap_last_uid) == (7, 420)  # same folder: kept
+
+    config.mailbox_save(actor=manager, mailbox=mailbox, data={"imap_folder": "Support"})
+    mailbox.refresh_from_db()
+    assert (mailbox.imap_uidvalidity, mailbox.imap_last_uid) == (None, 0)
