@@ -19,7 +19,13 @@ from django.db import IntegrityError, transaction
 from relay.accounts.models import Department, User
 from relay.activities.choices import Direction
 from relay.activities.models import TimelineEntry
-from relay.activities.services import InteractionInput, attachment_add, interaction_log, sniff_content_type
+from relay.activities.services import (
+    InteractionInput,
+    attachment_add,
+    entry_update,
+    interaction_log,
+    sniff_content_type,
+)
 from relay.cases.choices import OPEN_CATEGORIES
 from relay.cases.models import Case
 from relay.cases.services import case_log_interaction, case_open
@@ -198,7 +204,11 @@ def call_end(
         )
         call = Call.objects.select_for_update().get(provider=provider, call_id=call_id)
     if call.state == CallState.ENDED:
-        return call  # a retried webhook: already recorded and logged
+        # a retried webhook changes nothing, but a recording often comes in a later callback than the end
+        late = (recording_url or "").strip()[:500]
+        if late and not call.recording_url:
+            _add_recording(call, late)
+        return call
     if duration_seconds is not None and not (0 <= duration_seconds <= 7 * 24 * 3600):
         raise _field_error("duration", "Must be between 0 and 604800 seconds.")
     now = at or clock.now()
@@ -207,7 +217,7 @@ def call_end(
         duration_seconds = max(0, int((now - (call.answered_at or call.started_at)).total_seconds()))
     call.duration_seconds = duration_seconds
     call.disposition = (disposition or "completed").strip()[:40]
-    call.recording_url = (recording_url or "").strip()[:500]
+    call.recording_url = (recording_url or "").strip()[:500] or call.recording_url
     if call.party_id is None:  # the caller may have been put on file while the call went on
         other = call.to_number if call.direction == CallDirection.OUTBOUND else call.from_number
         call.party = _lookup_party(other)
@@ -216,6 +226,39 @@ def call_end(
         _log(call, notes=notes)
     _push(call, CallState.ENDED)
     return call
+
+
+@transaction.atomic
+def call_add_recording(*, actor: User, provider: str, call_id: str, recording_url: str) -> Call:
+    """A recording callback (Twilio's RecordingStatusCallback): kept on the call, and on its logged
+    entry when the call has ended already. The first recording stays; a retry changes nothing."""
+    call = Call.objects.select_for_update().filter(provider=provider, call_id=call_id).first()
+    if call is None:
+        raise _field_error("call_id", "No such call.")
+    url = recording_url.strip()[:500]
+    if url and not call.recording_url:
+        if call.state == CallState.ENDED:
+            _add_recording(call, url)
+        else:  # recorded while the call goes on: logged with it at the end
+            call.recording_url, call.updated_at = url, clock.now()
+            call.save(update_fields=["recording_url", "updated_at"])
+    return call
+
+
+def _add_recording(call: Call, url: str) -> None:
+    """A recording that arrives after the call was logged: kept on the call and added to its entry."""
+    from relay.channels.actors import channel_actor
+
+    call.recording_url, call.updated_at = url, clock.now()
+    call.save(update_fields=["recording_url", "updated_at"])
+    if call.interaction_id is not None:
+        entry = TimelineEntry.objects.get(pk=call.interaction_id)
+        entry_update(
+            actor=channel_actor(PHONE_ACCOUNT),
+            entry=entry,
+            expected_version=None,
+            changes={"body": f"{entry.body}\nRecording: {url}".strip()},
+        )
 
 
 def _logger(call: Call) -> User:

@@ -193,6 +193,25 @@ def twilio_voice(request: HttpRequest) -> HttpResponse:
     return _twiml(str(response))
 
 
+def _twilio_recording(params: Any, sid: str) -> HttpResponse:
+    if params.get("RecordingStatus") != "completed":
+        return HttpResponse(status=204)  # in-progress, absent or failed: nothing to keep yet
+    try:
+        recording = _recording(params.get("RecordingUrl"))
+    except ValueError:
+        return _invalid("RecordingUrl is an http(s) URL.")
+    try:
+        services.call_add_recording(
+            actor=channel_actor(services.PHONE_ACCOUNT),
+            provider=Provider.TWILIO,
+            call_id=sid,
+            recording_url=recording,
+        )
+    except ApplicationError as error:
+        return _from_error(error)
+    return HttpResponse(status=204)
+
+
 @csrf_exempt
 @require_POST
 def twilio_status(request: HttpRequest) -> HttpResponse:
@@ -204,6 +223,8 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         return _refused(error)
     params = request.POST
     sid, status = params.get("CallSid", ""), params.get("CallStatus", "")
+    if sid and not status and params.get("RecordingStatus"):  # the recording status callback
+        return _twilio_recording(params, sid)
     if not sid or not status:
         return _invalid("CallSid and CallStatus are required.")
     outbound = params.get("Direction", "inbound").startswith("outbound")

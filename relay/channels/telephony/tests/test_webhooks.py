@@ -122,6 +122,23 @@ def test_the_twilio_status_callback_ends_and_logs_the_call(client, line, caller)
     assert "https://api.twilio.com/rec/RE1" in entry.body
 
 
+def test_twilios_recording_callback_adds_the_recording_during_or_after_the_call(client, line, caller):
+    def recording(status="completed", url="https://api.twilio.com/rec/RE9"):
+        return {"CallSid": "CA0001", "AccountSid": "AC0001", "RecordingStatus": status, "RecordingUrl": url}
+
+    post_twilio(client, "/phone/twilio/voice", _twilio_params())
+    assert post_twilio(client, "/phone/twilio/status", recording("in-progress")).status_code == 204
+    assert post_twilio(client, "/phone/twilio/status", recording()).status_code == 204  # mid-call
+    ended = _twilio_params(CallStatus="completed", CallDuration="30")  # the end brings no URL
+    assert post_twilio(client, "/phone/twilio/status", ended).status_code == 204
+    entry = Call.objects.select_related("interaction").get().interaction
+    assert "https://api.twilio.com/rec/RE9" in entry.body  # logged with the call
+
+    _problem(post_twilio(client, "/phone/twilio/status", recording(url="ftp://x/y")), 400)
+    other = recording() | {"CallSid": "CA-unknown"}
+    _problem(post_twilio(client, "/phone/twilio/status", other), 400)
+
+
 def test_a_bad_twilio_duration_is_a_400(client, line):
     _problem(
         post_twilio(client, "/phone/twilio/status", _twilio_params(CallStatus="completed", CallDuration="x")),
@@ -245,3 +262,19 @@ def test_nothing_is_pushed_when_the_webhook_fails(client, line, django_capture_o
     with django_capture_on_commit_callbacks(execute=True):
         post_signed(client, HOOK, b'{"event": "ringing", "call_id": "c"}')
     assert not PushMessage.objects.exists()
+
+
+def test_a_recording_sent_after_the_end_is_added_to_the_logged_call(client, line, caller, agent):
+    post_signed(client, HOOK, ringing(agent="agent"))
+    post_signed(client, HOOK, ended())  # no recording yet
+    later = post_signed(client, HOOK, ended(recording_url="https://pbx.example.com/r/7.mp3"))
+    assert later.status_code == 200 and later.json()["changed"] is False
+    call = Call.objects.select_related("interaction").get()
+    assert call.recording_url == "https://pbx.example.com/r/7.mp3"
+    assert call.interaction.body.endswith("Recording: https://pbx.example.com/r/7.mp3")
+    assert call.interaction.history.count() == 2  # logged, then the recording added (audited)
+    again = post_signed(client, HOOK, ended(recording_url="https://pbx.example.com/r/8.mp3"))
+    assert again.status_code == 200
+    call.refresh_from_db()
+    assert call.recording_url == "https://pbx.example.com/r/7.mp3"  # the first recording stays
+    assert TimelineEntry.objects.filter(party=caller, kind="interaction").count() == 1
