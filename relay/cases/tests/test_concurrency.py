@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
 from relay.cases import services
 from relay.cases.models import Case, CaseEvent
 from relay.core.exceptions import ConflictError
+from relay.core.testing.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _run_at_once(*jobs):
-    """Run the jobs in threads released together; return what each returned or raised."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-
-    def run(i, job):
-        barrier.wait()
-        try:
-            results[i] = job()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +20,7 @@ def _postgresql_only():
 
 
 def test_concurrent_openings_get_distinct_numbers(open_case):
-    results = _run_at_once(*[open_case for _ in range(6)])
+    results = run_at_once(*[open_case for _ in range(6)])
     assert all(isinstance(r, Case) for r in results), results
     numbers = [r.number for r in results]
     assert len(set(numbers)) == 6
@@ -58,7 +35,7 @@ def test_two_transfers_of_one_version_one_wins_the_other_conflicts(open_case, te
             actor=tech_agent, case=case, department=department, reason="r", note="n", expected_version=1
         )
 
-    results = _run_at_once(transfer(billing), transfer(care))
+    results = run_at_once(transfer(billing), transfer(care))
     winners = [r for r in results if isinstance(r, Case)]
     losers = [r for r in results if isinstance(r, ConflictError)]
     assert len(winners) == 1 and len(losers) == 1, results

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -11,6 +9,7 @@ from relay.activities.models import TimelineEntry
 from relay.cases.models import Case
 from relay.channels.email.models import EmailMessage
 from relay.channels.email.services import message_receive
+from relay.core.testing.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,31 +20,10 @@ def _postgresql_only():
         pytest.skip("SQLite's in-memory test database is one connection; PostgreSQL only")
 
 
-def _at_once(jobs):
-    barrier = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-
-    def run(i, job):
-        barrier.wait()
-        try:
-            results[i] = job()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
-
-
 def test_concurrent_delivery_of_one_message_is_one_interaction(mailbox, make_mail):
     raw = make_mail(message_id="<race@example.com>")
     vias = ["smtp", "imap", "http", "smtp"]
-    results = _at_once([lambda v=v: message_receive(mailbox=mailbox, raw=raw, via=v) for v in vias])
+    results = run_at_once(*[lambda v=v: message_receive(mailbox=mailbox, raw=raw, via=v) for v in vias])
     outcomes = sorted(r.outcome for r in results)
     assert outcomes == ["duplicate", "duplicate", "duplicate", "stored"], results
     assert EmailMessage.objects.filter(direction="inbound").count() == 1
