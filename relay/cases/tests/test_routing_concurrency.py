@@ -14,7 +14,7 @@ from relay.cases import services
 from relay.cases.models import Case, DepartmentRouting
 from relay.cases.services import routing
 from relay.cases.services.routing import RuleInput
-from relay.cases.tests.test_concurrency import _run_at_once
+from relay.core.testing.concurrency import run_at_once
 from relay.core.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,7 +41,7 @@ def test_concurrent_openings_share_the_work_evenly(agent, party, manager, billin
     def open_one():
         return services.case_open(actor=agent, party=party, subject="Bill question")
 
-    results = _run_at_once(*[open_one for _ in range(9)])
+    results = run_at_once(*[open_one for _ in range(9)])
     assert all(isinstance(r, Case) for r in results), results
     per_member = Counter(Case.objects.values_list("assignee_id", flat=True))
     assert per_member == {member.pk: 3 for member in team}
@@ -55,7 +55,7 @@ def test_the_first_openings_of_a_department_create_one_routing_row(agent, party,
         actor=manager,
         data=RuleInput(name="bills", department=billing, keywords=["bill"], assignment="round_robin"),
     )
-    results = _run_at_once(*[lambda: services.case_open(actor=agent, party=party, subject="bill")] * 4)
+    results = run_at_once(*[lambda: services.case_open(actor=agent, party=party, subject="bill")] * 4)
     assert all(isinstance(r, Case) for r in results), results
     assert DepartmentRouting.objects.count() == 1
     assert len({r.assignee_id for r in results}) == 3

@@ -18,9 +18,9 @@ from django.db import connection
 from relay.cases.choices import Priority
 from relay.cases.models import CaseEvent, SlaAlert
 from relay.cases.services import sla
-from relay.cases.tests.test_concurrency import _run_at_once
 from relay.cases.tests.test_sla_engine import FRIDAY, MONDAY, berlin
 from relay.core.models import OutboxEvent
+from relay.core.testing.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +50,7 @@ def _assert_each_breach_once() -> None:
 
 def test_two_sweeps_at_once_record_each_breach_once(overdue):
     now = berlin(MONDAY, 10, 0)
-    results = _run_at_once(*[lambda: sla.sweep(now=now, batch_size=7) for _ in range(2)])
+    results = run_at_once(*[lambda: sla.sweep(now=now, batch_size=7) for _ in range(2)])
     assert all(isinstance(r, sla.SweepResult) for r in results), results
     assert sum(r.breaches for r in results) == CASES
     _assert_each_breach_once()
