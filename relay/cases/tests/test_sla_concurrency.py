@@ -78,6 +78,21 @@ _KILLED_WORKER = textwrap.dedent(
 )
 
 
+def _wait_until_its_backend_is_gone(application_name: str) -> None:
+    """A killed client's server process rolls back and frees its row locks only once it reads the closed
+    socket; until then a sweep skips those rows (SKIP LOCKED), as it should, and finds nothing to do."""
+    deadline = time.monotonic() + 30
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [application_name]
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            assert time.monotonic() < deadline, "the killed worker's server process did not end"
+            time.sleep(0.05)
+
+
 def test_a_worker_killed_mid_sweep_leaves_nothing_and_the_next_sweep_does_it_once(overdue, tmp_path: Path):
     marker = tmp_path / "halfway"
     db = connection.settings_dict
@@ -85,6 +100,7 @@ def test_a_worker_killed_mid_sweep_leaves_nothing_and_the_next_sweep_does_it_onc
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "relay.config.settings",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "PGAPPNAME": "relay-killed-sweeper",
     }
     worker = subprocess.Popen([sys.executable, "-c", _KILLED_WORKER, str(marker)], env=env)
     try:
@@ -98,6 +114,7 @@ def test_a_worker_killed_mid_sweep_leaves_nothing_and_the_next_sweep_does_it_onc
     finally:
         if worker.poll() is None:
             worker.kill()
+    _wait_until_its_backend_is_gone("relay-killed-sweeper")
     assert not SlaAlert.objects.exists()  # its transaction died with it
     assert sla.sweep(now=berlin(MONDAY, 10, 0)).breaches == CASES
     _assert_each_breach_once()
