@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "relay.channels.telephony",
     "relay.channels.push",
     "relay.channels.portal",
+    "relay.commerce",
     "relay.api",
     "anymail",
 ]

@@ -36,6 +36,13 @@ MATRIX = {
     "accounts.change_user": {"admin"},
     "accounts.change_department": {"admin"},
     "core.view_history": ALL,
+    # commerce (relay/commerce/permissions.py): all staff read, amounts in clear as sensitive fields,
+    # only sync accounts write
+    "commerce.view_invoice": ALL,
+    "commerce.view_product": ALL,
+    "commerce.view_amounts": LEADS | {"auditor"},
+    "commerce.sync_commerce": {"manager", "admin"},
+    "commerce.change_invoice": {"manager", "admin"},
 }
 
 
@@ -83,7 +90,7 @@ def test_every_concrete_relay_model_is_scoped_through_restrict():
     """Guard: a new model must use RestrictedQuerySet so reads can be scoped in one place."""
     unscoped = [
         m._meta.label
-        for label in ("customers", "activities", "accounts")
+        for label in ("customers", "activities", "accounts", "commerce")
         for m in apps.get_app_config(label).get_models()
         if not m.__name__.startswith("Historical")
         and m._meta.label not in {"customers.PartyRoleAssignment"}  # read only through its party
