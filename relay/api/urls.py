@@ -19,6 +19,15 @@ from relay.cases.sla_api import (
     SlaClockViewSet,
     SlaPolicyViewSet,
 )
+from relay.commerce.api import (
+    AccountView,
+    CreditTermsViewSet,
+    InvoiceViewSet,
+    OrderViewSet,
+    PaymentViewSet,
+    ProductViewSet,
+    SubscriptionViewSet,
+)
 from relay.customers.api import ContactPointViewSet, IdentifierViewSet, PartyViewSet, RelationshipViewSet
 from relay.notifications.api import NotificationPreferenceViewSet, NotificationViewSet
 
@@ -45,6 +54,12 @@ router.register("business-calendars", BusinessCalendarViewSet, basename="busines
 router.register("department-calendars", DepartmentCalendarViewSet, basename="departmentcalendar")
 router.register("sla-clocks", SlaClockViewSet, basename="slaclock")
 router.register("sla-alerts", SlaAlertViewSet, basename="slaalert")
+router.register("commerce/products", ProductViewSet, basename="commerce-product")
+router.register("commerce/orders", OrderViewSet, basename="commerce-order")
+router.register("commerce/invoices", InvoiceViewSet, basename="commerce-invoice")
+router.register("commerce/payments", PaymentViewSet, basename="commerce-payment")
+router.register("commerce/credit-terms", CreditTermsViewSet, basename="commerce-creditterms")
+router.register("commerce/subscriptions", SubscriptionViewSet, basename="commerce-subscription")
 
 # Swagger UI from drf-spectacular-sidecar, served by us. The split view serves its start-up script as a
 # separate file, so script-src stays 'self'; the page's one inline style carries the CSP nonce.
@@ -57,6 +72,7 @@ app_name = "api"
 urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", docs, name="docs"),
+    path("commerce/accounts/<int:pk>/", AccountView.as_view(), name="commerce-account-detail"),
     path("", include(router.urls)),
     re_path(r"^(?P<path>.*)$", not_found, name="not-found"),
 ]

@@ -29,6 +29,8 @@ from relay.cases.services import routing, sla, sla_config
 from relay.cases.services.routing import RuleInput
 from relay.cases.services.sla_config import CalendarInput, PolicyInput
 from relay.cases.tests.factories import CaseCategoryFactory
+from relay.commerce import services as commerce
+from relay.commerce.models import CreditTerms, Invoice, Order, Payment, Product, Subscription
 from relay.customers import services
 from relay.customers.services import ContactInput, IdentifierInput, PartyInput
 from relay.notifications import services as inbox
@@ -61,6 +63,7 @@ OWN_ONLY = decide(200, ("agent",), refused=404)  # the world's notification and 
 ROUTING = ("manager", "admin")  # who configures routing (cases.manage_routing)
 SLA = ("manager", "admin")  # who configures SLA policies and calendars (cases.manage_sla)
 CASE_LEADS = decide(200, LEADS)  # merges and bulk actions
+COMMERCE_SYNC = decide(200, ("manager", "admin"))  # the systems that own the commerce data push it
 
 
 @dataclass
@@ -78,6 +81,27 @@ class Cell:
 
 def _party_body(w: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "person", "family_name": "Matrix", "identifiers": []}
+
+
+def _commerce_cells(name: str, segment: str) -> dict[tuple[str, str], Cell]:
+    """list, detail and bulk of one commerce record type; the world has one record of each."""
+
+    def listed(w: dict[str, Any]) -> int:
+        return int(w[name].pk)
+
+    def detail(w: dict[str, Any]) -> str:
+        return f"/api/v1/commerce/{segment}/{w[name].pk}/"
+
+    def batch(w: dict[str, Any]) -> dict[str, Any]:
+        return {"source": "matrix", "records": _commerce_rows(w)[segment]}
+
+    return {
+        (f"commerce-{name}-list", "GET"): Cell(READ, lambda w: f"/api/v1/commerce/{segment}/", listed=listed),
+        (f"commerce-{name}-detail", "GET"): Cell(READ, detail),
+        (f"commerce-{name}-bulk", "POST"): Cell(
+            COMMERCE_SYNC, lambda w: f"/api/v1/commerce/{segment}/bulk/", batch
+        ),
+    }
 
 
 MATRIX: dict[tuple[str, str], Cell] = {
@@ -474,6 +498,21 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("slaclock-detail", "GET"): Cell(READ, lambda w: f"/api/v1/sla-clocks/{w['sla_clock'].pk}/"),
     ("slaalert-list", "GET"): Cell(READ, lambda w: "/api/v1/sla-alerts/", listed=lambda w: w["sla_alert"].pk),
     ("slaalert-detail", "GET"): Cell(READ, lambda w: f"/api/v1/sla-alerts/{w['sla_alert'].pk}/"),
+    # commerce data: every staff member reads it (amounts masked without VIEW_SENSITIVE, tested in
+    # relay/commerce/tests/test_api.py); only sync accounts (managers, admins) push it
+    **{
+        key: cell
+        for name, segment in (
+            ("product", "products"),
+            ("order", "orders"),
+            ("invoice", "invoices"),
+            ("payment", "payments"),
+            ("creditterms", "credit-terms"),
+            ("subscription", "subscriptions"),
+        )
+        for key, cell in _commerce_cells(name, segment).items()
+    },
+    ("commerce-account-detail", "GET"): Cell(READ, lambda w: f"/api/v1/commerce/accounts/{w['party'].pk}/"),
     # public: the description of the API (no data), and the problem+json 404 for unknown paths
     ("schema", "GET"): Cell(PUBLIC, lambda w: "/api/v1/openapi.json"),
     ("docs", "GET"): Cell(PUBLIC, lambda w: "/api/v1/docs"),
@@ -511,9 +550,11 @@ def world(agent, other_agent, supervisor, manager, admin_user, auditor, inactive
     note = timeline.note_add(actor=agent, party=party, body="Prefers mornings")
     cases_world = _cases_world(agent, departments)
     sla_world = _sla_world(manager, cases_world["case"])
+    commerce_world = _commerce_world(manager, party)
     return {
         **cases_world,
         **sla_world,
+        **commerce_world,
         "users": users,
         "department": departments["Billing"],
         "party": party,
@@ -584,6 +625,86 @@ def _sla_world(manager: Any, case: Any) -> dict[str, Any]:
         token="matrix",
     )
     return {"sla_calendar": calendar, "sla_policy": policy, "sla_clock": clock, "sla_alert": alert}
+
+
+def _commerce_rows(w: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """One valid record of each type for the world's party (what the bulk rows send)."""
+    party = w["party"].pk
+    return {
+        "products": [
+            {
+                "external_id": "M-P",
+                "sku": "M-SKU",
+                "name": "Matrix phone",
+                "category": "phones",
+                "unit_price": "9.00",
+                "currency": "USD",
+            }
+        ],
+        "orders": [
+            {
+                "external_id": "M-O",
+                "party": party,
+                "ordered_at": "2026-11-02T10:00:00Z",
+                "currency": "USD",
+                "lines": [{"product": "M-SKU", "unit_price": "9.00"}],
+            }
+        ],
+        "invoices": [
+            {
+                "external_id": "M-I",
+                "party": party,
+                "issued_on": "2026-11-01",
+                "due_on": "2026-11-21",
+                "amount": "9.00",
+                "currency": "USD",
+            }
+        ],
+        "payments": [
+            {
+                "external_id": "M-PAY",
+                "party": party,
+                "invoice": "M-I",
+                "received_on": "2026-11-10",
+                "amount": "9.00",
+                "currency": "USD",
+            }
+        ],
+        "credit-terms": [
+            {
+                "external_id": "M-C",
+                "party": party,
+                "credit_limit": "100.00",
+                "currency": "USD",
+                "department": "billing",
+            }
+        ],
+        "subscriptions": [
+            {
+                "external_id": "M-S",
+                "party": party,
+                "product": "M-SKU",
+                "name": "Matrix line",
+                "started_on": "2026-01-01",
+                "currency": "USD",
+            }
+        ],
+    }
+
+
+def _commerce_world(manager: Any, party: Any) -> dict[str, Any]:
+    """The world's party has one record of each commerce type (synced by a manager, source "matrix")."""
+    rows = _commerce_rows({"party": party})
+    for kind in ("products", "orders", "invoices", "payments", "credit-terms", "subscriptions"):
+        commerce.commerce_sync(actor=manager, kind=kind, source="matrix", records=rows[kind])
+    return {
+        "product": Product.objects.get(sku="M-SKU"),
+        "order": Order.objects.get(external_id="M-O"),
+        "invoice": Invoice.objects.get(external_id="M-I"),
+        "payment": Payment.objects.get(external_id="M-PAY"),
+        "creditterms": CreditTerms.objects.get(external_id="M-C"),
+        "subscription": Subscription.objects.get(external_id="M-S"),
+    }
 
 
 def _client(world: dict[str, Any], actor: str) -> APIClient:

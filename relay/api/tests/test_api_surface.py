@@ -15,12 +15,13 @@ def test_every_registered_endpoint_has_generic_test_cases():
     from relay.cases.tests import test_api as cases
     from relay.cases.tests import test_routing_api as routing
     from relay.cases.tests import test_sla_api as sla
+    from relay.commerce.tests import test_api_generic as commerce
     from relay.customers.tests import test_api as customers
     from relay.notifications.tests import test_api as notifications
 
     covered = {
         cls.endpoint
-        for module in (accounts, customers, activities, notifications, cases, routing, sla)
+        for module in (accounts, customers, activities, notifications, cases, routing, sla, commerce)
         for cls in vars(module).values()
         if isinstance(cls, type) and issubclass(cls, APITestBase) and getattr(cls, "endpoint", None)
     }
