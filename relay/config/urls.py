@@ -20,6 +20,7 @@ urlpatterns = [
     path("mail/", include("relay.channels.email.urls")),
     path("phone/", include("relay.channels.telephony.urls")),
     path("push/", include("relay.channels.push.urls")),
+    path("commerce/", include("relay.commerce.urls")),
     path("", include("relay.channels.portal.urls")),  # /portal/ and /forms/
     path("admin/", admin.site.urls),
 ]
