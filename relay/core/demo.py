@@ -23,6 +23,7 @@ from relay.cases.sla_demo import load_demo_sla
 from relay.channels.email.demo import load_demo_email
 from relay.channels.portal.demo import load_demo_portal
 from relay.channels.telephony.demo import load_demo_telephony
+from relay.commerce.demo import load_demo_commerce
 from relay.core import clock
 from relay.core.audit import Origin, origin
 from relay.customers import services as customers
@@ -381,6 +382,7 @@ def load_demo(*, parties: int = 500, progress: Callable[[int], None] | None = No
             )
             interactions += log_history(citizen, CITIZEN_CALLS, 2)
         load_demo_cases(staff=staff, departments=depts, john=john, customers=made[1:8])
+        load_demo_commerce(staff=staff, departments=depts, parties=made, john=john)
         load_demo_email(admin=staff["admin"], departments=depts)
     return DemoResult(
         users=users, parties=Party.objects.count(), interactions=interactions, sample_phone="(415) 555-0100"
