@@ -88,3 +88,15 @@ def push_prune() -> int:
     from relay.channels.push.bus import prune, uses_redis
 
     return 0 if uses_redis() else prune()
+
+
+@HUEY.periodic_task(crontab(hour="2", minute="41"), name="relay.recommendations_train")
+def recommendations_train() -> int:
+    """Nightly: learn the product rules from the purchase history and make them the active rule set the
+    360 card reads (relay/recommendations/services.py: the swap is one transaction; a failed run leaves
+    yesterday's rules in place)."""
+    from relay.core.audit import Origin, origin
+    from relay.recommendations.tasks import train_recommender
+
+    with origin(Origin.JOB):
+        return train_recommender.call()

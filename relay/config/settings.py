@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "relay.channels.push",
     "relay.channels.portal",
     "relay.commerce",
+    "relay.recommendations",
     "relay.api",
     "anymail",
 ]

@@ -90,7 +90,7 @@ def test_every_concrete_relay_model_is_scoped_through_restrict():
     """Guard: a new model must use RestrictedQuerySet so reads can be scoped in one place."""
     unscoped = [
         m._meta.label
-        for label in ("customers", "activities", "accounts", "commerce")
+        for label in ("customers", "activities", "accounts", "commerce", "recommendations")
         for m in apps.get_app_config(label).get_models()
         if not m.__name__.startswith("Historical")
         and m._meta.label not in {"customers.PartyRoleAssignment"}  # read only through its party
