@@ -269,10 +269,11 @@ def train(
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for start in range(0, len(frequent), _BLOCK):
         block = (sub_t[start : start + _BLOCK] @ sub).tocoo()
-        rows = block.row.astype(np.int64) + start
-        cols = block.col.astype(np.int64)
-        both = block.data.astype(np.int64)
-        keep = (rows != cols) & (both >= min_count)
+        keep = block.data >= min_count  # most pairs of a large catalogue go here, before any copy
+        rows = block.row[keep].astype(np.int64) + start
+        cols = block.col[keep].astype(np.int64)
+        both = block.data[keep].astype(np.int64)
+        keep = rows != cols
         rows, cols, both = rows[keep], cols[keep], both[keep]
         confidence = both / n_frequent[rows]
         lift = confidence * n_customers / n_frequent[cols]
