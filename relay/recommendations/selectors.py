@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import F, QuerySet
 
 from relay.accounts.models import User
 from relay.commerce.models import OrderLine, Product, Subscription
@@ -96,35 +98,79 @@ def _catalogue_hidden(actor: User) -> bool:
     return Product.objects.restrict(actor, "view").query.is_empty()
 
 
+_PRODUCT_FIELDS = ("id", "sku", "name", "unit_price", "currency")  # in the model's field order (from_db)
+_RULE_FIELDS = (
+    "support",
+    "confidence",
+    "lift",
+    "antecedent_customers",
+    "consequent_customers",
+    "both_customers",
+    "customers",
+)
+_COLUMNS = (
+    *_RULE_FIELDS,
+    *(f"antecedent__{f}" for f in _PRODUCT_FIELDS),
+    *(f"consequent__{f}" for f in _PRODUCT_FIELDS),
+    "run_parameters",
+)
+
+
 def _active_rules(actor: User) -> QuerySet[ProductRule]:
+    """The active run's rules of products on sale, as plain rows (the columns the card shows, and the
+    run's aggregation from the join the status filter makes anyway): no model instance per rule."""
     return (
         ProductRule.objects.restrict(actor, "view")
         .filter(run__status=RunStatus.ACTIVE, consequent__is_active=True)
-        .select_related("antecedent", "consequent", "run")
+        .annotate(run_parameters=F("run__parameters"))
     )
 
 
-def _as_rule(row: ProductRule) -> rules_model.Rule:
-    return rules_model.Rule(
-        antecedent=row.antecedent_id,
-        consequent=row.consequent_id,
-        antecedent_customers=row.antecedent_customers,
-        consequent_customers=row.consequent_customers,
-        both_customers=row.both_customers,
-        customers=row.customers,
-    )
+@dataclass(frozen=True)
+class _Row:
+    rule: rules_model.Rule
+    antecedent: tuple[Any, ...]  # _PRODUCT_FIELDS values
+    consequent: tuple[Any, ...]
+    support: float
+    lift: float
+    aggregate: str | None
 
 
-def _recommendation(row: ProductRule, score: float) -> Recommendation:
+def _rows(queryset: QuerySet[ProductRule]) -> list[_Row]:
+    n_rule, n_product = len(_RULE_FIELDS), len(_PRODUCT_FIELDS)
+    out = []
+    for values in queryset.values_list(*_COLUMNS):
+        support, _confidence, lift, a_n, c_n, both, customers = values[:n_rule]
+        antecedent = values[n_rule : n_rule + n_product]
+        consequent = values[n_rule + n_product : n_rule + 2 * n_product]
+        rule = rules_model.Rule(
+            antecedent=antecedent[0],
+            consequent=consequent[0],
+            antecedent_customers=a_n,
+            consequent_customers=c_n,
+            both_customers=both,
+            customers=customers,
+        )
+        parameters = values[-1] or {}
+        out.append(_Row(rule, antecedent, consequent, support, lift, parameters.get("aggregate")))
+    return out
+
+
+def _product(values: tuple[Any, ...]) -> Product:
+    """A Product with the shown columns loaded (the others load on access, like `.only()`)."""
+    return Product.from_db(DEFAULT_DB_ALIAS, list(_PRODUCT_FIELDS), list(values))
+
+
+def _recommendation(row: _Row, score: float) -> Recommendation:
     return Recommendation(
-        product=row.consequent,
+        product=_product(row.consequent),
         score=score,
-        because=row.antecedent,
-        confidence=row.confidence,
+        because=_product(row.antecedent),
+        confidence=row.rule.confidence,
         lift=row.lift,
         support=row.support,
-        both_customers=row.both_customers,
-        because_customers=row.antecedent_customers,
+        both_customers=row.rule.both_customers,
+        because_customers=row.rule.antecedent_customers,
     )
 
 
@@ -139,19 +185,18 @@ def recommendations_for(
     owned = owned_product_ids(actor=actor, party=party)
     if not owned:
         return []
-    rows = list(_active_rules(actor).filter(antecedent_id__in=owned).exclude(consequent_id__in=owned))
+    rows = _rows(
+        _active_rules(actor).filter(antecedent_id__in=owned).exclude(consequent_id__in=owned).order_by()
+    )
     if not rows:
         return []
-    aggregate = rows[0].run.parameters.get("aggregate", rules_model.Parameters.aggregate)
-    by_pair = {(row.antecedent_id, row.consequent_id): row for row in rows}
-    by_antecedent: dict[int, list[rules_model.Rule]] = {}
+    aggregate = rows[0].aggregate or rules_model.Parameters.aggregate
+    by_pair = {(row.rule.antecedent, row.rule.consequent): row for row in rows}
+    by_antecedent: dict[Any, list[rules_model.Rule]] = {}
     for row in rows:
-        by_antecedent.setdefault(row.antecedent_id, []).append(_as_rule(row))
-    ranked = rules_model.rank(owned, by_antecedent, k=limit, aggregate=aggregate)
-    return [
-        _recommendation(by_pair[(s.rule.antecedent, s.rule.consequent)], s.score)  # type: ignore[index]
-        for s in ranked
-    ]
+        by_antecedent.setdefault(row.rule.antecedent, []).append(row.rule)
+    ranked = rules_model.rank(owned, by_antecedent, k=limit, aggregate=aggregate)  # type: ignore[arg-type]
+    return [_recommendation(by_pair[(s.rule.antecedent, s.rule.consequent)], s.score) for s in ranked]
 
 
 def goes_well_with(
@@ -163,10 +208,10 @@ def goes_well_with(
         return []
     product_id = product if isinstance(product, int) else product.pk
     excluded: Collection[int] = set(exclude) | {product_id}
-    rows = (
+    rows = _rows(
         _active_rules(actor)
         .filter(antecedent_id=product_id)
         .exclude(consequent_id__in=excluded)
         .order_by("-confidence", "-lift", "consequent_id")[:limit]
     )
-    return [_recommendation(row, row.confidence) for row in rows]
+    return [_recommendation(row, row.rule.confidence) for row in rows]

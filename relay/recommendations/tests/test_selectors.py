@@ -30,6 +30,7 @@ def test_a_customer_with_history_gets_explained_recommendations(agent, trained):
     assert (case.name, case.price, case.currency) == ("Protective case", trained["CASE"].unit_price, "USD")
     assert case.because == trained["PHONE"] and case.confidence == 0.8 and case.lift == pytest.approx(1.6)
     assert case.score == 0.8
+    assert case.product == trained["CASE"] and case.product.description == trained["CASE"].description
 
 
 def test_never_what_the_customer_owns_by_order_or_subscription(agent, trained):
@@ -116,3 +117,13 @@ def test_goes_well_with_a_product(agent, trained):
         r.sku for r in goes_well_with(actor=agent, product=trained["PHONE"], exclude=[trained["CASE"].pk])
     ] == ["GLASS"]
     assert goes_well_with(actor=agent, product=trained["TV"].pk) == []
+
+
+def test_the_card_scores_with_the_active_runs_aggregation(agent, shop):
+    from relay.recommendations.rules import Parameters
+
+    ada = shop["ada"]
+    services.train(parameters=Parameters(aggregate="max"))
+    f.buy(ada, shop["CASE"])
+    [glass] = recommendations_for(actor=agent, party=ada)
+    assert glass.score == 0.625  # the best of 50 % and 62.5 %, not their sum
