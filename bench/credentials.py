@@ -16,10 +16,10 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 
 from relay.accounts.models import User  # noqa: E402
 from relay.accounts.services import api_token_create  # noqa: E402
+from relay.accounts.sessions import SessionStore  # noqa: E402
 from relay.core.pagination import _encode  # noqa: E402
 from relay.customers.models import Party  # noqa: E402
 

@@ -41,13 +41,13 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.template.loader import render_to_string  # noqa: E402
 from django.test import RequestFactory  # noqa: E402
 
 from bench.timing import percentiles  # noqa: E402
 from relay.accounts.models import Department, User  # noqa: E402
+from relay.accounts.sessions import SessionStore  # noqa: E402
 from relay.channels.actors import channel_actor  # noqa: E402
 from relay.channels.push.models import PushMessage  # noqa: E402
 from relay.channels.push.testing import SseClient, free_port, get, post_json  # noqa: E402

@@ -4,6 +4,8 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -99,3 +101,20 @@ class ApiToken(TimeStampedModel):
     @staticmethod
     def generate() -> str:
         return "rly_" + secrets.token_urlsafe(32)
+
+
+class StaffSession(AbstractBaseSession):
+    """A signed-in staff member's session: Django's database session plus the user's id as a column, so
+    that one query loads both (relay.accounts.sessions). Ends with the user (CASCADE); the customer portal
+    keeps its own sessions."""
+
+    user = models.ForeignKey(User, null=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        db_table = "accounts_session"
+
+    @classmethod
+    def get_session_store_class(cls) -> type[SessionBase]:
+        from relay.accounts.sessions import SessionStore
+
+        return SessionStore
