@@ -110,11 +110,20 @@ def _detail_url(pk: int) -> str:
 @require_GET
 def party_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    filterset = PartyFilterSet(request.GET, queryset=selectors.party_queryset(actor=actor))
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    active = {k: v for k, v in params.items() if v and k != "ordering"}
     ordering = ordering_from(request.GET)
+    filters, errors, owner = selectors.PartyFilters(), None, None
+    if active.keys() & _FILTER_NAMES:  # the form costs as much as the query: only built for a filter
+        filterset = PartyFilterSet(request.GET, queryset=Party.objects.none())
+        if filterset.is_valid():
+            filters = _filters(filterset.form.cleaned_data)
+            owner = filterset.form.cleaned_data.get("owner")
+        else:
+            errors = filterset.errors
     page = None
-    if filterset.is_valid():
-        filters = _filters(filterset.form.cleaned_data)
+    if errors is None:
         try:
             page = selectors.party_list_rows(
                 actor=actor,
@@ -126,30 +135,36 @@ def party_list(request: HttpRequest) -> HttpResponse:
         except ApplicationError:
             messages.warning(request, "That page link is no longer valid; here is the first page.")
             page = selectors.party_list_rows(actor=actor, filters=filters, ordering=ordering, size=PAGE_SIZE)
-    params = request.GET.copy()
-    params.pop("cursor", None)
-    active = {k: v for k, v in params.items() if v and k != "ordering"}
     context = {
-        "filterset": filterset,
+        "values": {name: params.get(name, "") for name in _FILTER_NAMES},
+        "errors": errors,
         "page": page,
         "rows": _rows(page.items) if page else [],
         "ordering": ordering,
         "sorts": SORTS,
+        "choices": _FILTER_CHOICES,
         "query": params.urlencode(),
         "filtered": bool(active),
         "more_filters": bool(set(active) - {"q", "role", "stage"}),
         "sort_links": _sort_links(params, ordering),
-        "owner_choices": _owner_choices(actor, filterset),
+        "owner_choices": _owner_choices(actor, owner),
     }
     template = "customers/party_list.html"
     return render(request, f"{template}#results" if is_partial(request) else template, context)
 
 
-def _owner_choices(actor: User, filterset: PartyFilterSet) -> list[tuple[int, str]]:
+_FILTER_NAMES = frozenset(PartyFilterSet.base_filters)
+_FILTER_CHOICES = {
+    "role": [("", "Any role"), *PartyRole.choices],
+    "stage": [("", "Any stage"), *LifecycleStage.choices],
+    "kind": [("", "People and organisations"), *PartyKind.choices],
+}
+
+
+def _owner_choices(actor: User, chosen: User | None) -> list[tuple[Any, str]]:
     """The owner filter offers "me" and the owner chosen now (from a name in the list), not every user:
     a call centre has hundreds, and the list page is the most-read page of all."""
-    choices = [(actor.pk, f"Me ({actor.display_name})")]
-    chosen = filterset.form.cleaned_data.get("owner") if filterset.is_valid() else None
+    choices: list[tuple[Any, str]] = [("", "Anyone"), (actor.pk, f"Me ({actor.display_name})")]
     if chosen is not None and chosen.pk != actor.pk:
         choices.append((chosen.pk, chosen.display_name))
     return choices

@@ -211,3 +211,16 @@ def test_contact_points_identifiers_relationships_and_lifecycle(ada, agent):
     )
     ada.refresh_from_db()
     assert (ada.lifecycle_stage, ada.lifecycle_cycle) == ("consider", 2)
+
+
+def test_list_filters_show_what_was_typed_escaped_and_the_chosen_options_selected(ada, agent):
+    body = (
+        login(agent)
+        .get("/parties/", {"q": XSS, "role": "customer", "kind": "person", "ordering": "-updated"})
+        .content.decode()
+    )
+    assert 'value="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;' in body and "<script>alert" not in body
+    assert '<option value="customer" selected>' in body and '<option value="prospect">' in body
+    assert '<option value="person" selected>' in body and '<option value="-updated" selected>' in body
+    assert '<option value="" selected>Any stage</option>' in body  # no stage chosen: "any"
+    assert f'<option value="{agent.pk}">Me (' in body
