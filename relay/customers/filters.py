@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
 
 from relay.accounts.models import User
@@ -50,18 +49,7 @@ class PartyFilterSet(django_filters.FilterSet):
         return selectors.party_filter(qs, selectors.PartyFilters(tag=value.strip().lower()))
 
 
-class PartyOrderingForm(forms.Form):
-    ordering = forms.ChoiceField(
-        choices=[(k, k) for k in selectors.PARTY_ORDERINGS],
-        required=False,
-    )
-
-    def value(self) -> str:
-        if self.is_valid():
-            return self.cleaned_data["ordering"] or selectors.DEFAULT_PARTY_ORDERING
-        return selectors.DEFAULT_PARTY_ORDERING
-
-
 def ordering_from(params: Any) -> str:
     """The allow-listed sort key from request params; unknown values fall back to the default."""
-    return PartyOrderingForm(params).value()
+    value = params.get("ordering") or selectors.DEFAULT_PARTY_ORDERING
+    return value if value in selectors.PARTY_ORDERINGS else selectors.DEFAULT_PARTY_ORDERING
