@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # HTTP throughput with 16 concurrent clients against `relay serve` (gunicorn, 2 processes per core).
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/relay_bench bench/http.sh
-# Needs wrk (apt-get install wrk). Loopback only; each run stops after DURATION seconds.
+# Served as behind a reverse proxy that logs: no gunicorn access log. Needs wrk (apt-get install wrk).
+# Loopback only; each run stops after DURATION seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${PORT:-8799}
 DURATION=${DURATION:-20}
 BIN=.venv/bin
-$BIN/relay serve --no-worker --no-smtpd --port "$PORT" ${SERVE_FLAGS:-} > var/bench-serve.log 2>&1 &
+$BIN/relay serve --no-worker --no-smtpd --no-access-log --port "$PORT" ${SERVE_FLAGS:-} > var/bench-serve.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.5; done

@@ -43,6 +43,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-smtpd", action="store_true", help="do not start the embedded SMTP ingress (relay smtpd)"
         )
+        parser.add_argument(
+            "--no-access-log",
+            action="store_true",
+            default=os.environ.get("RELAY_ACCESS_LOG", "1") == "0",
+            help="no line per request on stdout (behind a reverse proxy that logs; RELAY_ACCESS_LOG=0)",
+        )
 
     def handle(
         self, *args: Any, host: str, port: int, workers: int, threads: int, no_worker: bool, **options: Any
@@ -70,8 +76,7 @@ class Command(BaseCommand):
                     f"{host}:{port}",
                     "--workers",
                     str(workers),
-                    "--access-logfile",
-                    "-",
+                    *([] if options.get("no_access_log") else ["--access-logfile", "-"]),
                     "--graceful-timeout",
                     "10",
                 ]
