@@ -143,29 +143,34 @@ def _open(
     watched = False
     for watcher in watchers:
         watched = _add_watcher(case, watcher, actor=actor) is not None or watched
+    # one line on the party's timeline for the opening and, when a rule decided it, its routing
+    routed_text = decision.text[:1].upper() + decision.text[1:] if decision.lines else ""
+    headline = f"Opened: {subject}"
+    body = "\n\n".join(p for p in (description, routed_text) if p)
     event = events.record(
         case=case,
         kind=EventKind.CREATED,
         actor=actor,
         at=now,
-        headline=f"Opened: {subject}",
+        headline=headline,
         note=description,
+        entry=events.timeline_entry_for(case=case, actor=actor, at=now, headline=headline, body=body),
         to_status=status,
         to_department=department,
         to_assignee=assignee,
         data={"routed_by": routed_by, **(data or {})},
     )
-    if decision.lines:
-        text = decision.text
+    if routed_text:
         events.record(
             case=case,
             kind=EventKind.ROUTED,
             actor=actor,
             at=now,
-            headline=text[:1].upper() + text[1:],
+            headline=routed_text,
             to_department=department,
             to_assignee=assignee,
             data=decision.data(),
+            entry=event.entry,
         )
     if notify:
         # a case opened just now has no watchers but those added above: no need to look them up otherwise

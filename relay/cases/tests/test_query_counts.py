@@ -19,7 +19,7 @@ from relay.notifications.models import Notification
 # queries of one case_open; the transaction's BEGIN/COMMIT (or the test's savepoint) included
 # each opening also reads the active SLA policies (none here: no clock, no calendar)
 OPEN_IN_A_CHOSEN_DEPARTMENT = 17
-OPEN_ROUTED_BY_A_ROUND_ROBIN_RULE = 23
+OPEN_ROUTED_BY_A_ROUND_ROBIN_RULE = 21
 # a drain of one batch: claim (in its transaction), read the batch, the recipients and their preferences,
 # every notice and delivery row in one transaction, mark the batch dispatched, the last (empty) claim.
 # Nothing per event delivered in the app (was 8 a event); e-mail adds one row per message sent,

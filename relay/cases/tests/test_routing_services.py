@@ -64,8 +64,11 @@ def test_a_matching_rule_routes_the_case_and_the_history_says_why(agent, party, 
         billing,
     )
     assert routed.data["explanation"] == ["rule 'unpaid bill' matched: keyword 'unpaid' in the body"]
-    assert routed.entry.subject.endswith("Routed to Billing by rule 'unpaid bill', priority high")
-    assert case.events.get(kind="created").data["routed_by"] == "rule 'unpaid bill'"
+    created = case.events.get(kind="created")
+    assert created.data["routed_by"] == "rule 'unpaid bill'"
+    # one line on the party's timeline says both
+    assert routed.entry == created.entry and created.entry.subject.endswith("Opened: Line frozen")
+    assert created.entry.body.endswith("Routed to Billing by rule 'unpaid bill', priority high")
 
 
 def test_the_first_matching_rule_in_order_wins(agent, party, manager, billing, tech):
