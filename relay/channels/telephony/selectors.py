@@ -2,7 +2,8 @@
 
 The card shows what the 360 page would show the same user: the party through `Party.objects.restrict`,
 identifiers masked without VIEW_SENSITIVE, only the cases and timeline entries the user may read (a
-confidential case and its entries stay out). A fixed number of queries, whatever the file holds.
+confidential case and its entries stay out), and the commerce data as the party page's account panel
+shows it (amounts masked without VIEW_SENSITIVE). A fixed number of queries, whatever the file holds.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ from relay.cases.models import Case
 from relay.cases.permissions import sees_all_cases
 from relay.channels.telephony.models import Call
 from relay.channels.telephony.permissions import party_visible_to
+from relay.commerce import selectors as commerce
+from relay.commerce.choices import SubscriptionStatus
+from relay.commerce.models import CreditTerms, OrderLine, Subscription
+from relay.commerce.permissions import may_see_amounts
 from relay.customers.models import ExternalIdentifier, Party, Relationship
 from relay.customers.selectors import caller_lookup, identifier_display_value
 
 CARD_CASES = 5
 CARD_INTERACTIONS = 5
+CARD_PURCHASES = 3
+CARD_SERVICES = 4
 
 
 def call_get(*, actor: User, pk: Any, action: str = "view") -> Call:
@@ -61,6 +68,13 @@ class PopCard:
     open_cases: list[Case] = field(default_factory=list)
     interactions: list[TimelineEntry] = field(default_factory=list)
     candidates: list[dict[str, Any]] = field(default_factory=list)  # several files share the number
+    # what the caller owes, may buy on credit, subscribes to and bought (relay.commerce; amounts masked
+    # for roles without VIEW_SENSITIVE)
+    account: commerce.AccountSummary | None = None
+    credit: CreditTerms | None = None
+    services: list[Subscription] = field(default_factory=list)  # active and suspended, not cancelled
+    purchases: list[OrderLine] = field(default_factory=list)
+    amounts_visible: bool = False
 
 
 def pop_card(*, actor: User, call: Call) -> PopCard:
@@ -96,4 +110,13 @@ def pop_card(*, actor: User, call: Call) -> PopCard:
         .only("id", "channel", "direction", "subject", "occurred_at", "duration_seconds", "party_id")
         .order_by("-occurred_at", "-id")[:CARD_INTERACTIONS]
     )
+    card.amounts_visible = may_see_amounts(actor)
+    card.account = commerce.party_account(actor=actor, party=party)
+    card.credit = commerce.party_credit_terms(actor=actor, party=party)
+    card.services = [
+        s
+        for s in commerce.party_subscriptions(actor=actor, party=party, limit=CARD_SERVICES)
+        if s.status != SubscriptionStatus.CANCELLED
+    ]
+    card.purchases = commerce.party_last_purchases(actor=actor, party=party, limit=CARD_PURCHASES)
     return card

@@ -15,7 +15,10 @@ from relay.channels.actors import channel_actor
 from relay.channels.telephony import services
 from relay.channels.telephony.models import Call, CallState
 from relay.channels.telephony.tests.conftest import CALLER, LINE
+from relay.commerce.services import commerce_sync
+from relay.commerce.tests import conftest as shop
 from relay.core.testing.factories import (
+    DepartmentFactory,
     ExternalIdentifierFactory,
     IdentifierSchemeFactory,
     InteractionFactory,
@@ -60,6 +63,40 @@ def test_the_pop_shows_the_callers_card(line, caller, agent, care, schemes):
     assert case.number in html and "Router keeps rebooting" in html and "badge-status" in html
     assert "Asked about the bill" in html
     assert "Open the file" in html and "Start a case" in html
+
+
+def _sync_account(party: Party, *, orders: int = 1) -> None:
+    """The caller's account as the ERP and billing systems send it (relay/commerce/tests/conftest.py): a
+    handset order, an unpaid and overdue November invoice, credit terms on hold, a suspended line."""
+    erp = UserFactory(username="erp.sync", role=Role.MANAGER)
+    DepartmentFactory(name="Credit Control")  # the owners of the data, with Sales and Billing
+    orders_rows = [
+        {**row, "external_id": f"O-{n}", "party": party.pk}
+        for n in range(orders)
+        for row in shop.order_rows()
+    ]
+    for kind, rows in (
+        ("products", shop.product_rows()),
+        ("orders", orders_rows),
+        ("invoices", shop.invoice_rows(party=party.pk)),
+        ("payments", shop.payment_rows(party=party.pk)),
+        ("credit-terms", shop.credit_rows(party=party.pk)),
+        ("subscriptions", shop.subscription_rows(party=party.pk)),
+    ):
+        commerce_sync(actor=erp, kind=kind, source="erp", records=rows)
+
+
+@pytest.mark.parametrize("role", [Role.AGENT, Role.SUPERVISOR])
+def test_the_pop_shows_the_account_the_suspended_line_and_the_last_purchases(line, caller, care, role):
+    _sync_account(caller)
+    user = UserFactory(username=f"pop-{role}", role=role, departments=[care])
+    html = _client(user).get(f"/phone/pops/{_ring().pk}/").content.decode()
+    assert "Mobile Unlimited" in html and "Suspended: non-payment" in html  # the line, whoever asks
+    assert "Overdue" in html and "Pixel handset" in html and "2 \u00d7 Phone case" in html
+    if role == Role.SUPERVISOR:
+        assert "45.00 USD" in html and "limit 300.00 USD" in html and "on hold" in html
+    else:  # the amounts stay masked for an agent: that the account is overdue does not
+        assert "45.00 USD" not in html and "300.00" not in html and "Amounts for supervisors" in html
 
 
 def test_a_supervisor_sees_the_sensitive_identifier(line, caller, supervisor, schemes):
@@ -214,12 +251,13 @@ def test_the_pop_costs_a_fixed_number_of_queries(line, caller, agent, care, sche
                 party=caller, scheme=IdentifierSchemeFactory(code=f"s{n['i']}", name=f"S{n['i']}")
             )
             RelationshipFactory(person=caller)
+        _sync_account(caller, orders=n["i"])  # more orders, the same invoices: re-sent unchanged
 
     def fetch():
         response = client.get(f"/phone/pops/{call.pk}/")
         assert response.status_code == 200
 
-    assert_flat_query_count(fetch, add_rows, few=2, many=8, at_most=11)
+    assert_flat_query_count(fetch, add_rows, few=2, many=8, at_most=14)
 
 
 # --- the access table --------------------------------------------------------------------------------------
