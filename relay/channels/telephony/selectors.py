@@ -28,11 +28,13 @@ from relay.commerce.models import CreditTerms, OrderLine, Subscription
 from relay.commerce.permissions import may_see_amounts
 from relay.customers.models import ExternalIdentifier, Party, Relationship
 from relay.customers.selectors import caller_lookup, identifier_display_value
+from relay.recommendations.selectors import Recommendation, recommendations_for
 
 CARD_CASES = 5
 CARD_INTERACTIONS = 5
 CARD_PURCHASES = 3
 CARD_SERVICES = 4
+CARD_RECOMMENDATIONS = 3
 
 
 def call_get(*, actor: User, pk: Any, action: str = "view") -> Call:
@@ -75,6 +77,7 @@ class PopCard:
     services: list[Subscription] = field(default_factory=list)  # active and suspended, not cancelled
     purchases: list[OrderLine] = field(default_factory=list)
     amounts_visible: bool = False
+    recommendations: list[Recommendation] = field(default_factory=list)  # explained, never owned
 
 
 def pop_card(*, actor: User, call: Call) -> PopCard:
@@ -119,4 +122,5 @@ def pop_card(*, actor: User, call: Call) -> PopCard:
         if s.status != SubscriptionStatus.CANCELLED
     ]
     card.purchases = commerce.party_last_purchases(actor=actor, party=party, limit=CARD_PURCHASES)
+    card.recommendations = recommendations_for(actor=actor, party=party, limit=CARD_RECOMMENDATIONS)
     return card

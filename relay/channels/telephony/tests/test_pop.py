@@ -22,11 +22,13 @@ from relay.core.testing.factories import (
     ExternalIdentifierFactory,
     IdentifierSchemeFactory,
     InteractionFactory,
+    PartyFactory,
     RelationshipFactory,
     UserFactory,
 )
 from relay.core.testing.queries import assert_flat_query_count
 from relay.customers.models import Party
+from relay.recommendations.services import train
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +99,27 @@ def test_the_pop_shows_the_account_the_suspended_line_and_the_last_purchases(lin
         assert "45.00 USD" in html and "limit 300.00 USD" in html and "on hold" in html
     else:  # the amounts stay masked for an agent: that the account is overdue does not
         assert "45.00 USD" not in html and "300.00" not in html and "Amounts for supervisors" in html
+
+
+def test_the_pop_proposes_what_the_caller_is_likely_to_buy_next_with_its_reason(line, caller, agent):
+    erp = UserFactory(username="erp.sync", role=Role.MANAGER)
+    commerce_sync(actor=erp, kind="products", source="erp", records=shop.product_rows())
+
+    def bought(party: Party, *skus: str) -> None:
+        lines = [{"product": sku, "quantity": 1, "unit_price": "1.00"} for sku in skus]
+        row = {**shop.order_rows()[0], "external_id": f"O-{party.pk}", "party": party.pk, "lines": lines}
+        commerce_sync(actor=erp, kind="orders", source="erp", records=[row])
+
+    for _ in range(5):  # handset buyers take a case; others buy a plan only
+        bought(PartyFactory(), "HS-PIXEL", "AC-CASE")
+    for _ in range(4):
+        bought(PartyFactory(), "PL-UNL")
+    bought(caller, "HS-PIXEL")
+    train(trigger="test")
+    html = _client(agent).get(f"/phone/pops/{_ring().pk}/").content.decode()
+    assert "Likely to buy next" in html and "Phone case" in html
+    assert "83 % of customers who bought Pixel handset also bought Phone case" in html
+    assert "Pixel handset</span>" not in html  # never what the caller owns
 
 
 def test_a_supervisor_sees_the_sensitive_identifier(line, caller, supervisor, schemes):
@@ -257,7 +280,7 @@ def test_the_pop_costs_a_fixed_number_of_queries(line, caller, agent, care, sche
         response = client.get(f"/phone/pops/{call.pk}/")
         assert response.status_code == 200
 
-    assert_flat_query_count(fetch, add_rows, few=2, many=8, at_most=14)
+    assert_flat_query_count(fetch, add_rows, few=2, many=8, at_most=16)
 
 
 # --- the access table --------------------------------------------------------------------------------------
