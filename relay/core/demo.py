@@ -29,6 +29,7 @@ from relay.core.audit import Origin, origin
 from relay.customers import services as customers
 from relay.customers.models import IdentifierScheme, Party
 from relay.customers.services import ContactInput, IdentifierInput, PartyInput
+from relay.recommendations.demo import load_demo_recommendations
 
 PASSWORD = "relay-demo"
 
@@ -383,6 +384,7 @@ def load_demo(*, parties: int = 500, progress: Callable[[int], None] | None = No
             interactions += log_history(citizen, CITIZEN_CALLS, 2)
         load_demo_cases(staff=staff, departments=depts, john=john, customers=made[1:8])
         load_demo_commerce(staff=staff, departments=depts, parties=made, john=john)
+        load_demo_recommendations()  # trained on the purchase history just loaded
         load_demo_email(admin=staff["admin"], departments=depts)
     return DemoResult(
         users=users, parties=Party.objects.count(), interactions=interactions, sample_phone="(415) 555-0100"
