@@ -1,6 +1,7 @@
 """The staff side of the commerce data: the party page's commerce panel (loaded by HTMX after the page,
 so the 360 page's own query budget does not change) and the same panel as a page of its own. Thin: the
-selector reads; a party the user may not see is a 404."""
+selector reads; a party the user may not see is a 404. The panel ends with what the party is likely to
+buy next (relay.recommendations)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from relay.accounts.permissions import VIEW_CUSTOMERS, has_capability
 from relay.commerce import selectors
 from relay.core.ui import is_partial
 from relay.customers.models import Party
+from relay.recommendations.selectors import recommendations_for
 
 
 def _actor(request: HttpRequest) -> User:
@@ -30,6 +32,10 @@ def party_panel(request: HttpRequest, pk: int) -> HttpResponse:
     party = Party.objects.restrict(actor, "view").filter(pk=pk).first()
     if party is None:
         raise Http404("No such customer.")
-    context = {"party": party, "commerce": selectors.party_commerce(actor=actor, party=party)}
+    context = {
+        "party": party,
+        "commerce": selectors.party_commerce(actor=actor, party=party),
+        "recommendations": recommendations_for(actor=actor, party=party),  # explained, never owned
+    }
     template = "commerce/_party_panel.html" if is_partial(request) else "commerce/party_account.html"
     return render(request, template, context)
