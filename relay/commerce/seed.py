@@ -115,7 +115,7 @@ class _Jobs:
         self.line_base = _reserve("commerce_orderline", 3 * orders)
         self.invoice_base = _reserve("commerce_invoice", orders)
         self.payment_base = _reserve("commerce_payment", orders)
-        self.run = int(time.time())  # external ids stay unique when the seed runs again
+        self.run = self.order_base  # the reserved block is this run's alone: its external ids are unique
 
     def order_jobs(self) -> Iterator[Job]:
         for lo in range(1, self.orders + 1, self.batch):

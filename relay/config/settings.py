@@ -294,6 +294,11 @@ SPECTACULAR_SETTINGS = {
         "EntryKindEnum": "relay.activities.choices.EntryKind",
         "StatusCategoryEnum": "relay.cases.choices.StatusCategory",
         "PriorityEnum": "relay.cases.choices.Priority",
+        "ProductKindEnum": "relay.commerce.choices.ProductKind",
+        "SubscriptionKindEnum": "relay.commerce.choices.SubscriptionKind",
+        "OrderStatusEnum": "relay.commerce.choices.OrderStatus",
+        "InvoiceStatusEnum": "relay.commerce.choices.InvoiceStatus",
+        "SubscriptionStatusEnum": "relay.commerce.choices.SubscriptionStatus",
     },
 }
 

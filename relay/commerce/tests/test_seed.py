@@ -41,9 +41,8 @@ def test_orders_lines_invoices_payments_services_and_credit_for_the_parties(part
         Invoice.objects.count() == 200
         and Payment.objects.count() == Invoice.objects.filter(status="paid").count()
     )
-    assert Subscription.objects.filter(status="suspended", status_reason="non_payment").exists() or (
-        Subscription.objects.count() == 10
-    )
+    assert Subscription.objects.count() == 10  # every third party
+    assert set(Subscription.objects.values_list("status", flat=True)) <= {"active", "suspended", "cancelled"}
     assert CreditTerms.objects.count() == 6
     supervisor = UserFactory(role=Role.SUPERVISOR)
     busiest = max(parties, key=lambda p: OrderLine.objects.filter(party=p).count())
