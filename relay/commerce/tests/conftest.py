@@ -167,17 +167,23 @@ def subscription_rows(party: str = "account:ACC-1", status: str = "suspended") -
     ]
 
 
-@pytest.fixture
-def shop(erp, ada):
-    """Ada's whole account, synced: a handset order, two invoices (the second unpaid and overdue on
-    2026-12-01), one payment, credit terms, a suspended mobile line."""
+def sync_account(erp: Any, party: Any = "account:ACC-1", orders: list[dict[str, Any]] | None = None) -> None:
+    """A whole account through the sync, as the ERP and billing systems send it: the catalogue, a handset
+    order (or `orders`), two invoices (the second unpaid and overdue on 2026-12-01), one payment, credit
+    terms on hold, a suspended mobile line."""
     for kind, rows in (
         ("products", product_rows()),
-        ("orders", order_rows()),
-        ("invoices", invoice_rows()),
-        ("payments", payment_rows()),
-        ("credit-terms", credit_rows()),
-        ("subscriptions", subscription_rows()),
+        ("orders", orders if orders is not None else order_rows(party)),
+        ("invoices", invoice_rows(party)),
+        ("payments", payment_rows(party)),
+        ("credit-terms", credit_rows(party)),
+        ("subscriptions", subscription_rows(party)),
     ):
         services.commerce_sync(actor=erp, kind=kind, source="erp", records=rows)
+
+
+@pytest.fixture
+def shop(erp, ada):
+    """Ada's whole account, synced (sync_account)."""
+    sync_account(erp)
     return ada

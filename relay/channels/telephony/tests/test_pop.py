@@ -68,24 +68,14 @@ def test_the_pop_shows_the_callers_card(line, caller, agent, care, schemes):
 
 
 def _sync_account(party: Party, *, orders: int = 1) -> None:
-    """The caller's account as the ERP and billing systems send it (relay/commerce/tests/conftest.py): a
-    handset order, an unpaid and overdue November invoice, credit terms on hold, a suspended line."""
-    erp = UserFactory(username="erp.sync", role=Role.MANAGER)
+    """The caller's account as relay/commerce/tests/conftest.py syncs it, with `orders` handset orders."""
     DepartmentFactory(name="Credit Control")  # the owners of the data, with Sales and Billing
-    orders_rows = [
+    rows = [
         {**row, "external_id": f"O-{n}", "party": party.pk}
         for n in range(orders)
         for row in shop.order_rows()
     ]
-    for kind, rows in (
-        ("products", shop.product_rows()),
-        ("orders", orders_rows),
-        ("invoices", shop.invoice_rows(party=party.pk)),
-        ("payments", shop.payment_rows(party=party.pk)),
-        ("credit-terms", shop.credit_rows(party=party.pk)),
-        ("subscriptions", shop.subscription_rows(party=party.pk)),
-    ):
-        commerce_sync(actor=erp, kind=kind, source="erp", records=rows)
+    shop.sync_account(UserFactory(username="erp.sync", role=Role.MANAGER), party.pk, orders=rows)
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.SUPERVISOR])

@@ -90,22 +90,21 @@ class Command(BaseCommand):
                 f"{result.interactions:,} interactions in {result.seconds:.1f} s "
                 f"({rate:,.0f} parties/s including interactions)."
             )
-            console.print(
-                "  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases.items())
-            )
+            console.print(_phases(result.phases))
         if cases:
             console.print(
                 f"Seeded {made.cases:,} cases ({made.open:,} open) in {made.seconds:.1f} s "
                 f"({made.cases / made.seconds if made.seconds else 0:,.0f} cases/s)."
             )
-            console.print(
-                "  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in made.phases.items())
-            )
+            console.print(_phases(made.phases))
         if orders:
             console.print(
                 f"Seeded {sold.orders:,} orders with {sold.lines:,} order lines in {sold.seconds:.1f} s "
                 f"({sold.lines / sold.seconds if sold.seconds else 0:,.0f} lines/s)."
             )
-            console.print(
-                "  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sold.phases.items())
-            )
+            console.print(_phases(sold.phases))
+
+
+def _phases(phases: dict[str, float]) -> str:
+    """The time of each phase of a seed, on one line."""
+    return "  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
