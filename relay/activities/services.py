@@ -90,12 +90,20 @@ def _touch_party(party: Party) -> None:
 
 @transaction.atomic
 def interaction_log(
-    *, actor: User, party: Party, data: InteractionInput, source: str = Source.USER, source_detail: str = ""
+    *,
+    actor: User,
+    party: Party,
+    data: InteractionInput,
+    source: str = Source.USER,
+    source_detail: str = "",
+    case: Any = None,
 ) -> TimelineEntry:
-    """Record a call, e-mail, letter, fax, web message, chat, SMS or visit on the party's timeline."""
+    """Record a call, e-mail, letter, fax, web message, chat, SMS or visit on the party's timeline.
+    `case`: the case it belongs to (for the cases' services, which record the case's side)."""
     _require(actor, "activities.add_interaction")
     entry = TimelineEntry(
         party=party,
+        case=case,
         kind=EntryKind.INTERACTION,
         actor=actor,
         channel=data.channel,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
 from relay.core import clock
@@ -36,13 +37,42 @@ def apply_changes[M: models.Model](instance: M, changes: dict[str, Any], *, allo
     return changed
 
 
+def full_clean(instance: models.Model) -> None:
+    """`Model.full_clean`, except that a foreign key set to a loaded, saved object is not looked up again
+    (Django checks each one with a query; the service had the object in hand). Unique and check
+    constraints are still validated over every field."""
+    loaded = [
+        field.name
+        for field in instance._meta.concrete_fields
+        if isinstance(field, models.ForeignKey)
+        and field.is_cached(instance)
+        and (related := field.get_cached_value(instance)) is not None
+        and not related._state.adding
+        and related.pk == getattr(instance, field.attname)
+    ]
+    errors: dict[str, Any] = {}
+    for check in (lambda: instance.clean_fields(exclude=loaded), instance.clean):
+        try:
+            check()
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+    invalid = {name for name in errors if name != NON_FIELD_ERRORS}
+    for check in (instance.validate_unique, instance.validate_constraints):
+        try:
+            check(exclude=invalid)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
 def save_audited[M: models.Model](instance: M, *, actor: Any, fields: list[str] | None = None) -> M:
     """Full-clean and save with a new version and a history row naming the actor."""
     if hasattr(instance, "version") and instance.pk is not None:
         instance.version += 1
     if hasattr(instance, "updated_at"):
         instance.updated_at = clock.now()
-    instance.full_clean()
+    full_clean(instance)
     with_actor(instance, actor)
     instance.save()
     return instance

@@ -129,11 +129,28 @@ def party_derived_columns(party: Party) -> dict[str, Any]:
         .order_by("-is_primary", "id")
         .values_list("kind", "normalized")
     )
-    identifiers = list(party.identifiers.filter(scheme__is_sensitive=False).values_list("value", flat=True))
+    return _derived_columns(
+        party,
+        contacts=contacts,
+        identifiers=list(
+            party.identifiers.filter(scheme__is_sensitive=False).values_list("value", flat=True)
+        ),
+        roles=list(party.role_assignments.values_list("role", flat=True)),
+        tags=list(party.tags.values_list("name", flat=True)),
+    )
+
+
+def _derived_columns(
+    party: Party,
+    *,
+    contacts: list[tuple[str, str]],
+    identifiers: list[str],
+    roles: list[str],
+    tags: list[str],
+) -> dict[str, Any]:
+    """`contacts`: (kind, normalized) without addresses, the primary ones first."""
     emails = [v for k, v in contacts if k == ContactKind.EMAIL]
     phones = [v for k, v in contacts if k == ContactKind.PHONE]
-    roles = sorted(party.role_assignments.values_list("role", flat=True))
-    tags = sorted(party.tags.values_list("name", flat=True), key=str.lower)
     return {
         "search_text": build_search_text(
             names=[party.display_name, party.organisation_name if party.is_person() else ""],
@@ -143,19 +160,20 @@ def party_derived_columns(party: Party) -> dict[str, Any]:
         ),
         "primary_phone": phones[0] if phones else "",
         "primary_email": emails[0] if emails else "",
-        "role_codes": ",".join(roles),
-        "tag_names": ",".join(tags),
+        "role_codes": ",".join(sorted(roles)),
+        "tag_names": ",".join(sorted(tags, key=str.lower)),
     }
 
 
-def _refresh_party(party: Party, *, touch: bool = True) -> None:
-    """Recompute the derived columns after any change to the party or its contact data."""
+def _refresh_party(party: Party, *, touch: bool = True, derived: dict[str, Any] | None = None) -> None:
+    """Recompute the derived columns after any change to the party or its contact data (`derived`: the
+    caller computed them from what it just wrote)."""
     party.display_name = party.compute_display_name()
     party.name_key = fold(party.display_name)
     updates: dict[str, Any] = {
         "display_name": party.display_name,
         "name_key": party.name_key,
-        **party_derived_columns(party),
+        **(derived if derived is not None else party_derived_columns(party)),
     }
     if touch:
         updates["updated_at"] = clock.now()
@@ -194,20 +212,28 @@ def party_create(*, actor: User, data: PartyInput, provenance: Provenance | None
         LifecycleChange.objects.create(
             party=party, stage=party.lifecycle_stage, cycle=1, entered_at=clock.now(), actor=actor
         )
-    for role in dict.fromkeys(data.roles):
+    roles = list(dict.fromkeys(data.roles))
+    for role in roles:
         _check_choice("roles", role, PartyRole)
         PartyRoleAssignment.objects.create(party=party, role=role)
-    if data.tags:
-        party.tags.set(_tags(data.tags))
+    tags = _tags(data.tags) if data.tags else []
+    if tags:
+        party.tags.set(tags)
+    # the party is new: its contact points are the ones added here, so the duplicate and primary checks
+    # and the derived columns need no reading back
+    contacts: list[ContactPoint] = []
     for index, contact in enumerate(data.contact_points):
-        _contact_point_add(
-            actor=actor,
-            party=party,
-            data=contact,
-            provenance=provenance,
-            error_prefix=f"contact_points.{index}.",
+        contacts.append(
+            _contact_point_add(
+                actor=actor,
+                party=party,
+                data=contact,
+                provenance=provenance,
+                error_prefix=f"contact_points.{index}.",
+                added=contacts,
+            )
         )
-    for index, identifier in enumerate(data.identifiers):
+    identifiers = [
         _identifier_add(
             actor=actor,
             party=party,
@@ -216,7 +242,19 @@ def party_create(*, actor: User, data: PartyInput, provenance: Provenance | None
             provenance=provenance,
             error_prefix=f"identifiers.{index}.",
         )
-    _refresh_party(party, touch=False)
+        for index, identifier in enumerate(data.identifiers)
+    ]
+    listed = sorted(
+        (c for c in contacts if c.kind != ContactKind.ADDRESS), key=lambda c: (not c.is_primary, c.pk)
+    )
+    derived = _derived_columns(
+        party,
+        contacts=[(c.kind, c.normalized) for c in listed],
+        identifiers=[i.value for i in identifiers if not i.scheme.is_sensitive],
+        roles=roles,
+        tags=[t.name for t in tags],
+    )
+    _refresh_party(party, touch=False, derived=derived)
     return party
 
 
@@ -359,7 +397,10 @@ def _contact_point_add(
     data: ContactInput,
     provenance: Provenance | None,
     error_prefix: str = "",
+    added: list[ContactPoint] | None = None,
 ) -> ContactPoint:
+    """`added`: the party is being created and these are its contact points so far (nothing else is on
+    file to read)."""
     _check_choice(f"{error_prefix}kind", data.kind, ContactKind)
     contact = ContactPoint(
         party=party,
@@ -383,19 +424,25 @@ def _contact_point_add(
         contact.normalized = fold(contact.display_value)[:255]
     else:
         contact.normalized = _normalize_contact(data.kind, data.raw, prefix=error_prefix)
-    if (
-        ContactPoint.objects.filter(party=party, kind=contact.kind, normalized=contact.normalized)
-        .exclude(kind=ContactKind.ADDRESS)
-        .exists()
-    ):
+    on_file = (
+        added
+        if added is not None
+        else ContactPoint.objects.filter(party=party).only("kind", "normalized", "is_primary")
+    )
+    earlier = [c for c in on_file if c.kind == contact.kind]
+    if contact.kind != ContactKind.ADDRESS and any(c.normalized == contact.normalized for c in earlier):
         raise ApplicationError(
             "This party already has that contact point.",
             errors={f"{error_prefix}raw": ["Already on file for this party."]},
         )
     if contact.is_primary:
-        ContactPoint.objects.filter(party=party, kind=contact.kind, is_primary=True).update(is_primary=False)
-    elif not ContactPoint.objects.filter(party=party, kind=contact.kind).exists():
-        contact.is_primary = True
+        demoted = [c for c in earlier if c.is_primary]
+        if demoted:
+            ContactPoint.objects.filter(pk__in=[c.pk for c in demoted]).update(is_primary=False)
+        for c in demoted:
+            c.is_primary = False
+    else:
+        contact.is_primary = not earlier
     try:
         save_audited(contact, actor=actor)
     except ValidationError as exc:

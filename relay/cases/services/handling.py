@@ -215,6 +215,11 @@ def _link_interaction(*, actor: User, case: Case, entry: TimelineEntry, notify: 
     entry.updated_at = clock.now()
     with_actor(entry, actor)
     entry.save(update_fields=["case", "version", "updated_at"])
+    return _interaction_linked(actor=actor, case=case, entry=entry, notify=notify)
+
+
+def _interaction_linked(*, actor: User, case: Case, entry: TimelineEntry, notify: bool) -> CaseEvent:
+    """The case's side of an interaction that now belongs to it: activity, first response, the event."""
     at = clock.now()
     outbound = entry.direction == Direction.OUTBOUND
     _touch(case, at, response=outbound)
@@ -244,20 +249,23 @@ def case_log_interaction(
     interaction: TimelineEntry | None = None,
     data: InteractionInput | None = None,
     expected_version: int | None = None,
+    notify: bool = True,
 ) -> CaseEvent:
     """Link a call, e-mail, letter... to the case: an interaction already on the party's timeline, or a
-    new one logged now (`data`). An outbound contact counts as the first response."""
+    new one logged now (`data`), on the case from the start. An outbound contact counts as the first
+    response. `notify=False` when the case was opened for this contact (its opening told everyone)."""
     if (interaction is None) == (data is None):
         raise _field_error("interaction", "Give either an existing interaction or a new one to log.")
     current = _lock(actor, case, expected_version)
     if current.merged_into_id is not None:
         raise ApplicationError("This case was merged into another one; log the interaction there.")
     if data is not None:
-        interaction = interaction_log(actor=actor, party=current.party, data=data)
-    else:
-        assert interaction is not None
-        interaction = TimelineEntry.objects.restrict(actor, "view").select_for_update().get(pk=interaction.pk)
-    return _link_interaction(actor=actor, case=current, entry=interaction)
+        party = case.party if Case.party.is_cached(case) else current.party
+        entry = interaction_log(actor=actor, party=party, data=data, case=current)
+        return _interaction_linked(actor=actor, case=current, entry=entry, notify=notify)
+    assert interaction is not None
+    interaction = TimelineEntry.objects.restrict(actor, "view").select_for_update().get(pk=interaction.pk)
+    return _link_interaction(actor=actor, case=current, entry=interaction, notify=notify)
 
 
 @transaction.atomic

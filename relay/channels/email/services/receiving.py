@@ -238,6 +238,7 @@ def _receive(
             body=parsed.text,
             occurred_at=min(received_at, clock.now()),
         ),
+        notify=not opened,
     )
     entry = event.entry
     assert entry is not None
