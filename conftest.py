@@ -36,6 +36,15 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_config_cache():
+    """Each test starts without the configuration a previous test cached (relay.core.config_cache: a
+    test's bulk writes send no signals)."""
+    from relay.core import config_cache
+
+    config_cache.clear()
+
+
 @pytest.fixture
 def departments(db):
     return {

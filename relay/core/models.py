@@ -73,7 +73,21 @@ class RestrictedQuerySet(models.QuerySet):
 
 from relay.core.outbox_models import DeliveryChannel, OutboxDelivery, OutboxEvent  # noqa: E402
 
+
+class ConfigGeneration(models.Model):
+    """One row: a random token that changes with every configuration write (relay.core.config_cache)."""
+
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="config_generation_single_row")]
+
+    def __str__(self) -> str:
+        return self.token
+
+
 __all__ = [
+    "ConfigGeneration",
     "DeliveryChannel",
     "OutboxDelivery",
     "OutboxEvent",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,7 @@ from relay.accounts.models import Department, User
 from relay.cases.choices import OPEN_CATEGORIES, StatusCategory
 from relay.cases.models import Case, CaseStatus, CaseStatusSpan, CaseWatcher
 from relay.cases.permissions import can_view_case
-from relay.core import clock
+from relay.core import clock, config_cache
 from relay.core.audit import with_actor
 from relay.core.exceptions import ApplicationError, NotAllowed
 from relay.core.services import lock_current
@@ -69,7 +70,11 @@ def _save(case: Case, actor: User | None) -> Case:
 
 
 def default_status(category: str) -> CaseStatus:
-    status = CaseStatus.objects.filter(category=category, is_default=True, is_active=True).first()
+    defaults = config_cache.cached(
+        "cases.default_statuses",
+        lambda: {s.category: s for s in CaseStatus.objects.filter(is_default=True, is_active=True)},
+    )
+    status = copy.copy(defaults.get(category))
     if status is None:
         raise ApplicationError(
             f"No default status is configured for {StatusCategory(category).label}; ask an administrator."

@@ -15,6 +15,7 @@ transaction just assigned. On SQLite writers are serialised by `BEGIN IMMEDIATE`
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -39,7 +40,7 @@ from relay.cases.services._config import (
     texts,
     unique,
 )
-from relay.core import clock
+from relay.core import clock, config_cache
 from relay.core.audit import with_actor
 from relay.core.choices import Channel
 from relay.core.exceptions import ApplicationError, ConflictError, NotAllowed
@@ -280,8 +281,12 @@ class RoutingDecision:
 
 
 def active_rules() -> list[Rule]:
-    """The active rules, in order, as the pure matcher takes them (one query)."""
-    return [to_rule(r) for r in RoutingRule.objects.filter(is_active=True).select_related("department")]
+    """The active rules, in order, as the pure matcher takes them (one query, cached per configuration
+    generation: relay.core.config_cache). The rules and their rows are shared: do not change them."""
+    return config_cache.cached(
+        "routing.active_rules",
+        lambda: [to_rule(r) for r in RoutingRule.objects.filter(is_active=True).select_related("department")],
+    )
 
 
 def to_rule(row: RoutingRule) -> Rule:
@@ -357,7 +362,7 @@ def sample_for(
 
 def default_department(actor: User, originator: User | None) -> Department | None:
     """The queue of a case no rule routes: the originator's (or else the actor's) first active department."""
-    for user in (originator, actor):
+    for user in (originator, actor if originator is None or actor.pk != originator.pk else None):
         if user is not None:
             department = user.departments.filter(is_active=True).order_by("name").first()
             if department is not None:
@@ -412,7 +417,7 @@ def route(
     if row.priority:
         line += f", priority {Priority(row.priority).label.lower()}"
     return RoutingDecision(
-        department=row.department,
+        department=copy.copy(row.department),  # the rule is shared (cached); the case gets its own copy
         routed_by="rule",
         rule=row,
         priority=row.priority,

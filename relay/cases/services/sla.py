@@ -19,6 +19,7 @@ The business-time arithmetic is pure (relay/cases/sla.py); this module only read
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
@@ -54,7 +55,7 @@ from relay.cases.permissions import confidential_category_ids
 from relay.cases.routing import TIER_TAG_PREFIX, tag_key
 from relay.cases.sla import WorkCalendar, parse_intervals, span_text
 from relay.core import clock as clock_module
-from relay.core import outbox
+from relay.core import config_cache, outbox
 from relay.core.audit import with_actor
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,14 @@ def build_calendar(row: BusinessCalendar) -> WorkCalendar:
 
 
 def active_policies() -> list[SlaPolicy]:
-    return list(SlaPolicy.objects.filter(is_active=True).select_related("calendar").order_by("order", "id"))
+    """In order; cached per configuration generation (relay.core.config_cache), each caller gets copies."""
+    policies = config_cache.cached(
+        "sla.active_policies",
+        lambda: list(
+            SlaPolicy.objects.filter(is_active=True).select_related("calendar").order_by("order", "id")
+        ),
+    )
+    return [copy.copy(p) for p in policies]
 
 
 def policy_matches(

@@ -17,7 +17,9 @@ from relay.core.testing.queries import count_queries
 from relay.notifications.models import Notification
 
 # queries of one case_open; the transaction's BEGIN/COMMIT (or the test's savepoint) included
-# each opening also reads the active SLA policies (none here: no clock, no calendar)
+# each opening also reads the active SLA policies (none here: no clock, no calendar); the rules, the
+# default status and the policies come from the per-process configuration cache, each for one primary-key
+# read of the configuration generation (relay.core.config_cache)
 OPEN_IN_A_CHOSEN_DEPARTMENT = 17
 OPEN_ROUTED_BY_A_ROUND_ROBIN_RULE = 21
 # a drain of one batch: claim (in its transaction), read the batch, the recipients and their preferences,

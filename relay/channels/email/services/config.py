@@ -17,7 +17,7 @@ from relay.channels.email.models import (
     Signature,
 )
 from relay.channels.email.permissions import can_act_on_quarantine, can_edit_department_mail, is_mail_admin
-from relay.core import clock
+from relay.core import clock, config_cache
 from relay.core.exceptions import ApplicationError, NotAllowed
 
 MAILBOX_FIELDS = (
@@ -129,6 +129,7 @@ def template_save(
         EmailTemplate.objects.filter(department=department, is_acknowledgement=True).exclude(
             pk=row.pk
         ).update(is_acknowledgement=False)
+        config_cache.bump()  # an update() sends no signal
     return row
 
 

@@ -36,7 +36,7 @@ from relay.channels.email.models import (
     Signature,
     Via,
 )
-from relay.core import clock, outbox
+from relay.core import clock, config_cache, outbox
 from relay.core.choices import Channel
 from relay.core.exceptions import ApplicationError, NotAllowed
 from relay.core.outbox_models import OutboxEvent
@@ -127,8 +127,21 @@ def _references(parent: EmailMessage | None) -> tuple[str, str]:
     return parent.message_id, " ".join(refs)
 
 
+def _department_texts(department_id: int | None) -> tuple[EmailTemplate | None, Signature | None]:
+    """The department's acknowledgement template and its signature (configuration: cached, shared)."""
+    return config_cache.cached(
+        f"email.department_texts.{department_id}",
+        lambda: (
+            EmailTemplate.objects.filter(
+                department=department_id, is_acknowledgement=True, is_active=True
+            ).first(),
+            Signature.objects.filter(department=department_id).first(),
+        ),
+    )
+
+
 def signature_for(case: Case, agent: User | None) -> str:
-    signature = Signature.objects.filter(department=case.department_id).first()
+    signature = _department_texts(case.department_id)[1]
     return render_placeholders(signature.body, placeholder_values(case, agent)) if signature else ""
 
 
@@ -277,11 +290,10 @@ def acknowledge(*, mailbox: Mailbox, message: EmailMessage, parsed: parsing.Pars
             EmailMessage.objects.filter(pk=message.pk).update(automated=reason[:100])
             message.automated = reason[:100]
         return reason
-    case = Case.objects.select_related("party", "department").get(pk=case.pk)
+    if not (Case.party.is_cached(case) and Case.department.is_cached(case)):
+        case = Case.objects.select_related("party", "department").get(pk=case.pk)
     values = placeholder_values(case, None)
-    template = EmailTemplate.objects.filter(
-        department=case.department_id, is_acknowledgement=True, is_active=True
-    ).first()
+    template = _department_texts(case.department_id)[0]
     if template is not None:
         subject = render_placeholders(template.subject, values) or f"Re: {message.subject}"
         body = render_placeholders(template.body, values)
