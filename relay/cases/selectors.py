@@ -13,7 +13,7 @@ from django.db.models import Count, IntegerField, QuerySet, Value, When
 from relay.accounts.models import Department, User
 from relay.cases.choices import CATEGORY_ORDER, OPEN_CATEGORIES, Priority, StatusCategory
 from relay.cases.models import Case, CaseEvent, CaseLink, CaseWatcher
-from relay.cases.permissions import sees_all_cases, sees_every_case_of
+from relay.cases.permissions import hidden_rule, sees_all_cases, visible_count, visible_counts
 from relay.cases.services import can_reopen
 from relay.core import clock
 from relay.core.exceptions import ApplicationError
@@ -132,19 +132,16 @@ def queue_counts(*, actor: User, department: Department) -> dict[str, int]:
     """Cases of the department by status category, zeros included: the open categories exactly (one
     GROUP BY over the open cases' index), resolved and closed up to COUNT_CAP each (a department with a
     million closed cases must not count them on every page)."""
-    # the department's own people see all of its cases: their counts need no per-row rule (index-only)
-    cases = Case.objects if sees_every_case_of(actor, department) else Case.objects.restrict(actor, "view")
-    visible = cases.filter(department=department).order_by()
-    rows = (
-        visible.filter(status_category__in=sorted(OPEN_CATEGORIES))
-        .values("status_category")
-        .annotate(n=Count("id"))
-    )
+    # the counts of all the department's cases less the confidential ones the actor may not see: no
+    # per-row rule over the many (index-only), for its own people and for everyone else alike
+    cases, hidden = Case.objects.filter(department=department), hidden_rule(actor)
     counts = dict.fromkeys(CATEGORY_ORDER, 0)
-    counts.update({row["status_category"]: row["n"] for row in rows})
+    counts.update(
+        visible_counts(cases.filter(status_category__in=sorted(OPEN_CATEGORIES)), hidden, "status_category")
+    )
     for category in CATEGORY_ORDER:
         if category not in OPEN_CATEGORIES:
-            counts[category] = visible.filter(status_category=category)[:COUNT_CAP].count()
+            counts[category] = visible_count(cases.filter(status_category=category), hidden, COUNT_CAP)
     return counts
 
 
@@ -226,14 +223,11 @@ def queue_departments(*, actor: User) -> list[QueueChoice]:
         own_ids = set(actor.departments.values_list("pk", flat=True)) | set(
             actor.supervised_departments.values_list("pk", flat=True)
         )
-    rows = (
-        Case.objects.restrict(actor, "view")
-        .filter(department_id__in=own_ids, status_category__in=OPEN_CATEGORIES)
-        .order_by()
-        .values("department_id")
-        .annotate(n=Count("id"))
+    open_counts = visible_counts(
+        Case.objects.filter(department_id__in=own_ids, status_category__in=OPEN_CATEGORIES),
+        hidden_rule(actor),
+        "department_id",
     )
-    open_counts = {row["department_id"]: row["n"] for row in rows}
     choices = [QueueChoice(d, open_counts.get(d.pk, 0), d.pk in own_ids) for d in departments]
     return sorted(choices, key=lambda c: (not c.own, c.department.name))
 

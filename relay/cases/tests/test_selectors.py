@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from relay.cases import selectors, services
+from relay.cases.models import Case
 from relay.cases.selectors import QueueFilters
 from relay.cases.tests.factories import status_of
 from relay.core import clock
@@ -112,6 +114,7 @@ def test_the_queue_pages_with_a_keyset_cursor(queue, tech_agent, tech):
 def test_queue_counts_group_the_open_cases_and_cap_the_resolved_and_closed(
     queue, tech_agent, tech, billing, monkeypatch
 ):
+    selectors.queue_counts(actor=tech_agent, department=tech)  # the category tree is cached after this
     with CaptureQueriesContext(connection) as queries:
         counts = selectors.queue_counts(actor=tech_agent, department=tech)
     assert counts == {
@@ -127,7 +130,8 @@ def test_queue_counts_group_the_open_cases_and_cap_the_resolved_and_closed(
     assert len(grouped) == 1 and "'RESOLVED'" not in grouped[0] and "'CLOSED'" not in grouped[0]
     # resolved and closed are counted with a LIMIT, never in full
     assert sum("LIMIT 1000" in sql for sql in sqls) == 2
-    # the only other query reads the (small) category tree for the confidentiality rule
+    # the only other query reads the configuration generation (the category tree, for the
+    # confidentiality rule, is cached)
     assert len(sqls) <= 4
     assert sum(selectors.queue_counts(actor=tech_agent, department=billing).values()) == 0
 
@@ -153,6 +157,41 @@ def test_the_department_s_own_people_count_without_the_per_row_rule_and_outsider
     # the care agent who logged them is the originator of both: an agent of no department instead
     outsider = UserFactory(username="outsider", role="agent")
     assert selectors.queue_counts(actor=outsider, department=tech)["new"] == 1
+
+
+def test_the_counts_subtract_exactly_the_confidential_cases_each_user_may_not_see(
+    open_case, tech, billing, tech_agent, tech_supervisor, agent, other_agent, manager, auditor
+):
+    """Counts by subtraction (all rows less the hidden ones) equal counting what `restrict` keeps, for
+    insiders, outsiders, watchers, assignees, originators, with and without an assignee."""
+    from relay.cases.permissions import hidden_rule, visible_count, visible_counts
+    from relay.cases.services import case_watch
+    from relay.cases.tests.factories import CaseCategoryFactory
+    from relay.core.testing.factories import UserFactory
+
+    secret = CaseCategoryFactory(name="Fraud", is_confidential=True)
+    below = CaseCategoryFactory(name="Card fraud", parent=secret)
+    outsider = UserFactory(username="outsider", role="agent")
+    watcher = UserFactory(username="watcher", role="agent")
+    open_case(subject="plain")
+    open_case(subject="secret, unassigned", category=secret)
+    open_case(subject="secret, assigned", category=below, assignee=tech_agent)
+    watched = open_case(subject="secret, watched", category=secret)
+    case_watch(actor=manager, case=watched, user=watcher)
+    open_case(subject="secret, billing", category=secret, department=billing)
+    users = (tech_agent, tech_supervisor, agent, other_agent, manager, auditor, outsider, watcher)
+    for user in users:
+        visible = Case.objects.restrict(user, "view")
+        hidden = hidden_rule(user)
+        for department in (tech, billing):
+            expected = dict(
+                Counter(visible.filter(department=department).values_list("status_category", flat=True))
+            )
+            cases = Case.objects.filter(department=department)
+            assert dict(visible_counts(cases, hidden, "status_category")) == expected, (user, department)
+            total = sum(expected.values())
+            assert visible_count(cases, hidden, 1000) == total
+            assert visible_count(cases, hidden, 1) == min(total, 1)
 
 
 def test_my_cases_are_the_open_cases_assigned_to_me(queue, tech_agent):
