@@ -12,7 +12,7 @@ from django.db.models import Count, IntegerField, QuerySet, Value, When
 
 from relay.accounts.models import Department, User
 from relay.cases.choices import CATEGORY_ORDER, OPEN_CATEGORIES, Priority, StatusCategory
-from relay.cases.models import Case, CaseEvent, CaseLink, CaseWatcher
+from relay.cases.models import Case, CaseEvent, CaseLink, CaseWatcher, priority_rank
 from relay.cases.permissions import hidden_rule, sees_all_cases, visible_count, visible_counts
 from relay.cases.services import can_reopen
 from relay.core import clock
@@ -30,16 +30,6 @@ QUEUE_ORDERINGS: dict[str, Ordering] = {
     "-priority": Ordering("priority_rank", descending=True),
     "priority": Ordering("priority_rank"),
 }
-# the priority as a number, so "urgent first" sorts (and pages) in the right order
-PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
-
-
-def _priority_rank() -> models.Case:
-    return models.Case(
-        *(When(priority=value, then=Value(rank)) for value, rank in PRIORITY_RANK.items()),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
 
 
 DEFAULT_QUEUE_ORDERING = "-opened"
@@ -120,7 +110,7 @@ def department_queue(
     if f.unassigned:
         qs = qs.filter(assignee__isnull=True)
     if QUEUE_ORDERINGS[ordering].field == "priority_rank":
-        qs = qs.annotate(priority_rank=_priority_rank())
+        qs = qs.annotate(priority_rank=priority_rank())
     return paginate(qs, ordering=QUEUE_ORDERINGS[ordering], cursor=cursor, size=size)
 
 
