@@ -1,12 +1,13 @@
 """What the 360 card and the screen pop show under "likely to buy next" and "goes well with what they
 bought", permission-scoped like every read (relay/commerce/permissions.py).
 
-* `recommendations_for(actor=, party=, limit=3)`: TWO queries whatever the history holds (one when the
-  party owns nothing): the party's owned product ids (its order lines through orderline_party_recent_idx,
-  UNION its active and suspended subscriptions through subscription_party_idx), then the active run's rules
-  of those antecedents with both products joined (the unique index (run, antecedent, consequent)).
-  The rules are aggregated in Python by the same scorer the evaluation measures
-  (relay/recommendations/rules.py `rank`); nothing the party owns is ever proposed.
+* `recommendations_for(actor=, party=, limit=3)`: THREE queries whatever the history holds, and the
+  configuration generation's read (the active run is cached per process: relay.core.config_cache): the
+  party's owned product ids (its order lines through orderline_party_recent_idx, UNION its active and
+  suspended subscriptions through subscription_party_idx), the active run's rules of those antecedents as
+  numbers only (the unique index (run, antecedent, consequent)), then the few products shown. The rules
+  are aggregated in Python by the same scorer the evaluation measures (relay/recommendations/rules.py
+  `rank`); nothing the party owns is ever proposed.
 * `goes_well_with(actor=, product=, limit=3, exclude=())`: ONE query, the product's strongest rules.
 * `owned_product_ids(actor=, party=)`: the first query of `recommendations_for`, for a card that wants
   `goes_well_with` too without asking again.
@@ -24,10 +25,11 @@ from django.db.models import F, QuerySet
 
 from relay.accounts.models import User
 from relay.commerce.models import OrderLine, Product, Subscription
+from relay.core import config_cache
 from relay.customers.models import Party
 from relay.recommendations import history
 from relay.recommendations import rules as rules_model
-from relay.recommendations.models import ProductRule, RunStatus
+from relay.recommendations.models import ProductRule, RunStatus, TrainingRun
 
 DEFAULT_LIMIT = 3
 
@@ -179,24 +181,83 @@ def recommendations_for(
 ) -> list[Recommendation]:
     """The products the party is likely to buy next, best first, each explained by the strongest rule
     from something the party owns; never something it owns; empty without history or without an active
-    run. Two queries (one without history)."""
+    run. Three queries (one without history) and the generation's read."""
     if limit < 1 or _catalogue_hidden(actor):
         return []
-    owned = owned_product_ids(actor=actor, party=party)
+    run = _active_run()
+    owned = owned_product_ids(actor=actor, party=party) if run is not None else set()
     if not owned:
         return []
-    rows = _rows(
-        _active_rules(actor).filter(antecedent_id__in=owned).exclude(consequent_id__in=owned).order_by()
-    )
-    if not rows:
-        return []
-    aggregate = rows[0].aggregate or rules_model.Parameters.aggregate
-    by_pair = {(row.rule.antecedent, row.rule.consequent): row for row in rows}
+    assert run is not None
+    # the rules as numbers only (scoring reads no product column), then the few products shown
     by_antecedent: dict[Any, list[rules_model.Rule]] = {}
-    for row in rows:
-        by_antecedent.setdefault(row.rule.antecedent, []).append(row.rule)
-    ranked = rules_model.rank(owned, by_antecedent, k=limit, aggregate=aggregate)  # type: ignore[arg-type]
-    return [_recommendation(by_pair[(s.rule.antecedent, s.rule.consequent)], s.score) for s in ranked]
+    support_lift: dict[tuple[Any, Any], tuple[float, float]] = {}
+    for a, c, support, lift, a_n, c_n, both, customers in (
+        ProductRule.objects.restrict(actor, "view")
+        .filter(run_id=run[0], consequent__is_active=True, antecedent_id__in=owned)
+        .exclude(consequent_id__in=owned)
+        .order_by()
+        .values_list(*_SCORING_FIELDS)
+    ):
+        rule = rules_model.Rule(
+            antecedent=a,
+            consequent=c,
+            antecedent_customers=a_n,
+            consequent_customers=c_n,
+            both_customers=both,
+            customers=customers,
+        )
+        by_antecedent.setdefault(a, []).append(rule)
+        support_lift[(a, c)] = (support, lift)
+    ranked = rules_model.rank(owned, by_antecedent, k=limit, aggregate=run[1])  # type: ignore[arg-type]
+    if not ranked:
+        return []
+    shown: set[Any] = {s.rule.antecedent for s in ranked} | {s.rule.consequent for s in ranked}
+    products = {
+        values[0]: _product(values)
+        for values in Product.objects.filter(pk__in=shown).order_by().values_list(*_PRODUCT_FIELDS)
+    }
+    out = []
+    for s in ranked:
+        support, lift = support_lift[(s.rule.antecedent, s.rule.consequent)]
+        out.append(
+            Recommendation(
+                product=products[s.rule.consequent],
+                score=s.score,
+                because=products[s.rule.antecedent],
+                confidence=s.rule.confidence,
+                lift=lift,
+                support=support,
+                both_customers=s.rule.both_customers,
+                because_customers=s.rule.antecedent_customers,
+            )
+        )
+    return out
+
+
+_SCORING_FIELDS = (
+    "antecedent_id",
+    "consequent_id",
+    "support",
+    "lift",
+    "antecedent_customers",
+    "consequent_customers",
+    "both_customers",
+    "customers",
+)
+
+
+def _active_run() -> tuple[int, str] | None:
+    """The active run's id and aggregation, cached per configuration generation (a run becomes active
+    with a save: relay.core.config_cache)."""
+
+    def load() -> tuple[int, str] | None:
+        row = TrainingRun.objects.filter(status=RunStatus.ACTIVE).values_list("id", "parameters").first()
+        if row is None:
+            return None
+        return row[0], (row[1] or {}).get("aggregate") or rules_model.Parameters.aggregate
+
+    return config_cache.cached("recommendations.active_run", load)
 
 
 def goes_well_with(
