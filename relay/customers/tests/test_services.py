@@ -45,6 +45,51 @@ def test_creating_a_person_stores_normalised_contacts_roles_tags_and_stage(agent
     assert "4155550100" in party.search_text and "ada@example.com" in party.search_text
 
 
+def test_a_new_party_s_list_columns_are_what_reading_its_contact_data_back_gives(agent, schemes):
+    """party_create computes the search text and list columns from what it just wrote (no read-back):
+    the same as recomputing them from the database, primaries, addresses and sensitive ids included."""
+    party = make_party(
+        agent,
+        roles=["prospect", "customer", "prospect"],
+        tags=["vip", "Churn risk"],
+        contact_points=[
+            ContactInput(kind=ContactKind.EMAIL, raw="first@example.com"),
+            ContactInput(kind=ContactKind.PHONE, raw="(415) 555 0100"),
+            ContactInput(kind=ContactKind.EMAIL, raw="second@example.com", is_primary=True),
+            ContactInput(kind=ContactKind.ADDRESS, street="1 Main St", locality="Springfield"),
+            ContactInput(kind=ContactKind.PHONE, raw="+1 415 555 0199"),
+        ],
+        identifiers=[
+            IdentifierInput(scheme="account", value="ACC-9"),
+            IdentifierInput(scheme="tax_id", value="TX-9"),
+        ],
+    )
+    written = {name: getattr(party, name) for name in services.party_derived_columns(party)}
+    stored = Party.objects.values(*written).get(pk=party.pk)
+    assert written == stored == services.party_derived_columns(Party.objects.get(pk=party.pk))
+    assert stored["primary_email"] == "second@example.com" and stored["primary_phone"] == "+14155550100"
+    assert "acc-9" in stored["search_text"] and "tx-9" not in stored["search_text"]
+    primaries = ContactPoint.objects.filter(party=party, is_primary=True)
+    assert sorted(primaries.values_list("normalized", flat=True)) == [
+        "+14155550100",
+        "1 main st, springfield",
+        "second@example.com",
+    ]
+
+
+def test_a_new_party_with_the_same_contact_twice_is_refused_and_nothing_is_written(agent):
+    with pytest.raises(ApplicationError) as exc:
+        make_party(
+            agent,
+            contact_points=[
+                ContactInput(kind=ContactKind.EMAIL, raw="ada@example.com"),
+                ContactInput(kind=ContactKind.EMAIL, raw="ADA@example.com"),
+            ],
+        )
+    assert "contact_points.1.raw" in exc.value.errors
+    assert not Party.objects.exists()
+
+
 def test_every_data_point_records_its_provenance(agent, schemes):
     party = services.party_create(
         actor=agent,
