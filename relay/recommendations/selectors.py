@@ -185,10 +185,11 @@ def recommendations_for(
     if limit < 1 or _catalogue_hidden(actor):
         return []
     run = _active_run()
-    owned = owned_product_ids(actor=actor, party=party) if run is not None else set()
+    if run is None:
+        return []
+    owned = owned_product_ids(actor=actor, party=party)
     if not owned:
         return []
-    assert run is not None
     # the rules as numbers only (scoring reads no product column), then the few products shown
     by_antecedent: dict[Any, list[rules_model.Rule]] = {}
     support_lift: dict[tuple[Any, Any], tuple[float, float]] = {}
