@@ -148,17 +148,6 @@ def visible_count(qs: QuerySet, hidden: Q | None, cap: int) -> int:
     return max(0, min(qs.order_by()[: cap + n_hidden].count() - n_hidden, cap))
 
 
-def sees_every_case_of(user: Any, department: Any) -> bool:
-    """Whether `visible_cases` keeps every case that `department` handles for this user: those who see all
-    cases, and the department's supervisor and members (the handling department reads its confidential
-    cases). Counts over one department's cases skip the per-row rule for them."""
-    if not has_capability(user, VIEW_CUSTOMERS):
-        return False
-    if sees_all_cases(user) or department.supervisor_id == user.pk:
-        return True
-    return bool(user.departments.filter(pk=department.pk).exists())
-
-
 def can_view_case(user: Any, case: Case) -> bool:
     """The same rule as `visible_cases`, for one case in hand."""
     if not has_capability(user, VIEW_CUSTOMERS):

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from relay.accounts.models import User
 from relay.commerce.models import OrderLine, Product, Subscription
@@ -114,17 +114,14 @@ _COLUMNS = (
     *_RULE_FIELDS,
     *(f"antecedent__{f}" for f in _PRODUCT_FIELDS),
     *(f"consequent__{f}" for f in _PRODUCT_FIELDS),
-    "run_parameters",
 )
 
 
 def _active_rules(actor: User) -> QuerySet[ProductRule]:
-    """The active run's rules of products on sale, as plain rows (the columns the card shows, and the
-    run's aggregation from the join the status filter makes anyway): no model instance per rule."""
-    return (
-        ProductRule.objects.restrict(actor, "view")
-        .filter(run__status=RunStatus.ACTIVE, consequent__is_active=True)
-        .annotate(run_parameters=F("run__parameters"))
+    """The active run's rules of products on sale, read as plain rows (`_rows`): no model instance per
+    rule."""
+    return ProductRule.objects.restrict(actor, "view").filter(
+        run__status=RunStatus.ACTIVE, consequent__is_active=True
     )
 
 
@@ -135,7 +132,6 @@ class _Row:
     consequent: tuple[Any, ...]
     support: float
     lift: float
-    aggregate: str | None
 
 
 def _rows(queryset: QuerySet[ProductRule]) -> list[_Row]:
@@ -153,8 +149,7 @@ def _rows(queryset: QuerySet[ProductRule]) -> list[_Row]:
             both_customers=both,
             customers=customers,
         )
-        parameters = values[-1] or {}
-        out.append(_Row(rule, antecedent, consequent, support, lift, parameters.get("aggregate")))
+        out.append(_Row(rule, antecedent, consequent, support, lift))
     return out
 
 

@@ -362,11 +362,10 @@ def sample_for(
 
 def default_department(actor: User, originator: User | None) -> Department | None:
     """The queue of a case no rule routes: the originator's (or else the actor's) first active department."""
-    for user in (originator, actor if originator is None or actor.pk != originator.pk else None):
-        if user is not None:
-            department = user.departments.filter(is_active=True).order_by("name").first()
-            if department is not None:
-                return department
+    for user in dict.fromkeys(u for u in (originator, actor) if u is not None):  # each user once
+        department = user.departments.filter(is_active=True).order_by("name").first()
+        if department is not None:
+            return department
     return None
 
 
