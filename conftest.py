@@ -7,9 +7,15 @@ from typing import Any
 import pytest
 from django.core.servers.basehttp import WSGIServer
 from django.test.testcases import LiveServerThread
+from hypothesis import HealthCheck, settings
 
 from relay.accounts.choices import Role
 from relay.core.testing.factories import DepartmentFactory, IdentifierSchemeFactory, UserFactory
+
+# Property tests judge their examples, not the machine: generating inputs or running an example is
+# slower on a busy or slow CI machine, and Hypothesis' timing checks would fail the test for it.
+settings.register_profile("relay", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("relay")
 
 
 class _SerialWSGIServer(WSGIServer):

@@ -9,14 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from simple_history.utils import bulk_create_with_history
 
 from relay.accounts.models import Department, User
 from relay.activities.choices import Direction, EntryKind
 from relay.activities.models import TimelineEntry
 from relay.cases.choices import Visibility
 from relay.cases.models import Case, CaseEvent, CaseStatus
-from relay.core import outbox
+from relay.core import bulk, outbox
 from relay.core.audit import current_origin, with_actor
 from relay.core.models import Source
 
@@ -40,21 +39,36 @@ def _timeline_entry(
     *, case: Case, actor: User | None, at: datetime, headline: str, body: str
 ) -> TimelineEntry:
     entry = TimelineEntry(
-        party_id=case.party_id,
-        kind=EntryKind.CASE,
-        occurred_at=at,
+        **_entry_fields(case=case, at=at, headline=headline),
+        **_kind_fields(by_user=actor is not None),
         actor=actor,
-        direction=Direction.INTERNAL,
-        subject=f"{case.number} · {headline}"[:255],
-        body=body,
-        ref_type=case_content_type(),
-        ref_id=case.pk,
-        case=case,
-        source=Source.USER if actor is not None else Source.SYSTEM,
         entered_by=actor,
+        body=body,
     )
+    entry.case, entry.ref_type = case, case_content_type()  # in hand: no query when read
     with_actor(entry, actor)
     return entry
+
+
+def _entry_fields(*, case: Case, at: datetime, headline: str) -> dict[str, Any]:
+    """The values of a case event's timeline row that depend on the case and the event."""
+    return {
+        "party_id": case.party_id,
+        "occurred_at": at,
+        "subject": f"{case.number} · {headline}"[:255],
+        "ref_id": case.pk,
+        "case_id": case.pk,
+    }
+
+
+def _kind_fields(*, by_user: bool) -> dict[str, Any]:
+    """The values every case event's timeline row shares (by a user, or by the system)."""
+    return {
+        "kind": EntryKind.CASE,
+        "direction": Direction.INTERNAL,
+        "ref_type_id": case_content_type().pk,
+        "source": Source.USER if by_user else Source.SYSTEM,
+    }
 
 
 def record(
@@ -111,25 +125,27 @@ class SystemEvent:
     data: dict[str, Any]
 
 
-def record_many(items: Sequence[SystemEvent]) -> list[CaseEvent]:
-    """Append many system events at once (the SLA sweep): their timeline rows with their history rows,
-    then the events, in two bulk inserts each; the same rows `record` writes one by one."""
-    entries = [
-        _timeline_entry(case=item.case, actor=None, at=item.at, headline=item.headline, body="")
-        for item in items
-    ]
-    bulk_create_with_history(
-        entries, TimelineEntry, custom_historical_attrs={"history_origin": current_origin()}
+def record_many(items: Sequence[SystemEvent]) -> list[int]:
+    """Append many system events at once (the SLA sweep): the rows `record` writes one by one (timeline
+    row, its history row, the event), three inserts in all (relay.core.bulk). Returns the events' ids."""
+    entries = bulk.insert_with_history(
+        TimelineEntry,
+        [_entry_fields(case=item.case, at=item.at, headline=item.headline) for item in items],
+        same={**_kind_fields(by_user=False), "body": ""},  # no actor: the system
+        origin=current_origin(),
     )
-    return CaseEvent.objects.bulk_create(
-        CaseEvent(
-            case=item.case,
-            kind=item.kind,
-            at=item.at,
-            data={"headline": item.headline, **item.data},
-            entry=entry,
-        )
-        for item, entry in zip(items, entries, strict=True)
+    return bulk.insert(
+        CaseEvent,
+        [
+            {
+                "case_id": item.case.pk,
+                "kind": item.kind,
+                "at": item.at,
+                "data": {"headline": item.headline, **item.data},
+                "entry_id": entry,
+            }
+            for item, entry in zip(items, entries, strict=True)
+        ],
     )
 
 

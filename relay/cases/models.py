@@ -145,12 +145,17 @@ class CaseQuerySet(RestrictedQuerySet):
 
 
 class Case(VersionedModel):
-    number = models.CharField(max_length=20, unique=True, editable=False)
-    party = models.ForeignKey("customers.Party", on_delete=models.PROTECT, related_name="cases")
+    # unique by a constraint, not unique=True: that also makes PostgreSQL keep a varchar_pattern_ops
+    # copy for LIKE 'prefix%', which nothing asks of a case number; and the foreign keys that lead a
+    # composite index below have no index of their own (each index is written on every case update)
+    number = models.CharField(max_length=20, editable=False)
+    party = models.ForeignKey(
+        "customers.Party", on_delete=models.PROTECT, related_name="cases", db_index=False
+    )
     subject = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     category = models.ForeignKey(
-        CaseCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+        CaseCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="cases", db_index=False
     )
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     channel = models.CharField(max_length=12, choices=Channel.choices, blank=True)
@@ -168,13 +173,16 @@ class Case(VersionedModel):
         on_delete=models.SET_NULL,
         related_name="originated_cases",
     )
-    department = models.ForeignKey("accounts.Department", on_delete=models.PROTECT, related_name="cases")
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="cases", db_index=False
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_cases",
+        db_index=False,
     )
     status = models.ForeignKey(CaseStatus, on_delete=models.PROTECT, related_name="cases")
     status_category = models.CharField(max_length=20, choices=StatusCategory.choices, editable=False)
@@ -219,7 +227,6 @@ class Case(VersionedModel):
                 name="case_open_activity_idx",
                 condition=Q(status_category__in=sorted(OPEN_CATEGORIES)),
             ),
-            # the "at risk" and "breached" views of a department, soonest due first
             models.Index(
                 F("department"),
                 priority_rank().desc(),
@@ -227,6 +234,7 @@ class Case(VersionedModel):
                 name="case_open_priority_idx",
                 condition=Q(status_category__in=sorted(OPEN_CATEGORIES)),
             ),
+            # the "at risk" and "breached" views of a department, soonest due first
             models.Index(
                 fields=["department", "sla_status", "sla_due_at", "id"],
                 name="case_open_sla_idx",
@@ -237,6 +245,7 @@ class Case(VersionedModel):
             models.Index(fields=["category"], name="case_category_idx"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="case_number_unique"),
             models.CheckConstraint(condition=~Q(merged_into=F("id")), name="case_not_merged_into_itself"),
         ]
 

@@ -41,7 +41,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, F, OuterRef
 
-from relay.core import clock
+from relay.core import bulk, clock
 from relay.core.outbox_models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -188,16 +188,10 @@ def emit_many(events: Iterable[tuple[str, dict[str, Any], Iterable[int], str]]) 
         _check_payload(name, payload)
         if not key.strip() or len(key) > 200:
             raise OutboxError("An idempotency key has 1 to 200 characters.")
-        rows.append(
-            OutboxEvent(
-                name=name,
-                payload=payload,
-                recipients=_recipient_ids(recipients, payload.get("actor_id")),
-                key=key,
-            )
-        )
+        recipient_ids = _recipient_ids(recipients, payload.get("actor_id"))
+        rows.append({"name": name, "payload": payload, "recipients": recipient_ids, "key": key})
     if rows:
-        OutboxEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        bulk.insert(OutboxEvent, rows, returning=False, ignore_conflicts=True)
         _drain_after_commit(db)
     return len(rows)
 

@@ -27,6 +27,7 @@ from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 
 from relay.accounts.models import User
+from relay.core import bulk
 from relay.core.outbox import DeliveryFailed, keep_lease
 from relay.core.outbox_models import DeliveryChannel, OutboxDelivery, OutboxEvent
 from relay.notifications.models import Notification, NotificationPreference
@@ -85,27 +86,14 @@ def prepare_batch(events: list[OutboxEvent]) -> None:
     for event in events:
         users = _recipients(event, active)
         plans[event.pk] = _Plan(users=users, channels={u.pk: resolve(rows[u.pk], event.name) for u in users})
-    with transaction.atomic():
-        Notification.objects.bulk_create(
-            [
-                _notice(event, user)
-                for event in events
-                for user in plans[event.pk].users
-                if plans[event.pk].channels[user.pk].in_app
-            ],
-            ignore_conflicts=True,
-            batch_size=1000,
-        )
-        OutboxDelivery.objects.bulk_create(
-            [
-                OutboxDelivery(event=event, recipient=user, channel=DeliveryChannel.IN_APP)
-                for event in events
-                for user in plans[event.pk].users
-                if plans[event.pk].channels[user.pk].in_app
-            ],
-            ignore_conflicts=True,
-            batch_size=1000,
-        )
+    _write_in_app(
+        [
+            (event, user)
+            for event in events
+            for user in plans[event.pk].users
+            if plans[event.pk].channels[user.pk].in_app
+        ]
+    )
     for event in events:
         plans[event.pk].in_app_done = True
         event._notifications_plan = plans[event.pk]  # type: ignore[attr-defined]
@@ -121,29 +109,39 @@ def channels_for(users: list[User], *, kind: str) -> dict[int, Channels]:
     return {u.pk: resolve(rows[u.pk], kind) for u in users}
 
 
-def _notice(event: OutboxEvent, user: User) -> Notification:
+def _notice(event: OutboxEvent, user: User) -> dict[str, Any]:
+    """The inbox row telling `user` about `event`."""
     payload: dict[str, Any] = event.payload
-    return Notification(
-        recipient=user,
-        event=event,
-        kind=event.name,
-        title=str(payload["title"])[:255],
-        body=str(payload.get("body", "")),
-        url=str(payload.get("url", ""))[:500],
-        case_id=payload.get("case_id"),
-        created_at=event.created_at,
-    )
+    return {
+        "recipient_id": user.pk,
+        "event_id": event.pk,
+        "kind": event.name,
+        "title": str(payload["title"])[:255],
+        "body": str(payload.get("body", "")),
+        "url": str(payload.get("url", ""))[:500],
+        "case_id": payload.get("case_id"),
+        "created_at": event.created_at,
+    }
+
+
+def _write_in_app(pairs: list[tuple[OutboxEvent, User]]) -> None:
+    """The inbox rows and their delivery rows of (event, recipient) pairs, in one transaction; a pair
+    already delivered is skipped by the constraints (ON CONFLICT DO NOTHING)."""
+    if not pairs:
+        return
+    with transaction.atomic():
+        bulk.insert(Notification, [_notice(e, u) for e, u in pairs], returning=False, ignore_conflicts=True)
+        bulk.insert(
+            OutboxDelivery,
+            [{"event_id": e.pk, "recipient_id": u.pk} for e, u in pairs],
+            same={"channel": DeliveryChannel.IN_APP},
+            returning=False,
+            ignore_conflicts=True,
+        )
 
 
 def _deliver_in_app(event: OutboxEvent, users: list[User]) -> None:
-    if not users:
-        return
-    with transaction.atomic():
-        Notification.objects.bulk_create([_notice(event, user) for user in users], ignore_conflicts=True)
-        OutboxDelivery.objects.bulk_create(
-            [OutboxDelivery(event=event, recipient=user, channel=DeliveryChannel.IN_APP) for user in users],
-            ignore_conflicts=True,
-        )
+    _write_in_app([(event, user) for user in users])
 
 
 def _deliver_email(event: OutboxEvent, users: list[User]) -> None:

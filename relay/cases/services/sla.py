@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from relay.accounts.models import Department, User
 from relay.accounts.permissions import CAPABILITY_ROLES, VIEW_CUSTOMERS
@@ -54,8 +54,8 @@ from relay.cases.models import (
 from relay.cases.permissions import confidential_category_ids
 from relay.cases.routing import TIER_TAG_PREFIX, tag_key
 from relay.cases.sla import WorkCalendar, parse_intervals, span_text
+from relay.core import bulk, config_cache, outbox
 from relay.core import clock as clock_module
-from relay.core import config_cache, outbox
 from relay.core.audit import with_actor
 
 logger = logging.getLogger(__name__)
@@ -500,7 +500,7 @@ def _sweep_batch(now: datetime, batch_size: int, result: SweepResult) -> int:
     ours = set(
         SlaAlert.objects.filter(token=token).values_list("clock_id", "cycle", "level")
     )  # the constraint decided: act only on what this sweep inserted
-    _update_rows(touched, ["warned_at", "breached_at", "level", "breaches", "warn_at", "due_at", "next_at"])
+    bulk.update(touched, ["warned_at", "breached_at", "level", "breaches", "warn_at", "due_at", "next_at"])
     mine = [(c, alert) for c, alert in due if (c.pk, alert.cycle, alert.level) in ours]
     escalated = _tell(mine, result)
     _badges([cases[i] for i in {c.case_id for c in touched} - escalated], touched, now)
@@ -526,37 +526,7 @@ def _badges(cases: list[Case], touched: list[SlaClock], now: datetime) -> None:
         if (case.sla_status, case.sla_due_at) != (status, due):
             case.sla_status, case.sla_due_at = status, due
             changed.append(case)
-    _update_rows(changed, ["sla_status", "sla_due_at"])
-
-
-def _update_rows(objs: Sequence[Any], fields: Sequence[str]) -> None:
-    """UPDATE each row's `fields` by primary key. On PostgreSQL one statement joins the rows to the new
-    values as arrays (UPDATE ... FROM unnest(...)); on SQLite an executemany. Django's bulk_update builds
-    a CASE per field and row, which had cost the sweep most of its time."""
-    if not objs:
-        return
-    meta = type(objs[0])._meta
-    columns = [meta.get_field(name) for name in fields]
-    quote = connection.ops.quote_name
-    table, pk = quote(meta.db_table), quote(meta.pk.column)
-    values = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] for obj in objs]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
-            names = ", ".join(quote(f.column) for f in columns)
-            sql = (  # names and types from the model's own meta, values as parameters
-                f"UPDATE {table} AS t SET "  # noqa: S608
-                + ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
-                + f" FROM unnest(%s::bigint[], {arrays}) AS v(id, {names}) WHERE t.{pk} = v.id"
-            )
-            cursor.execute(sql, [[obj.pk for obj in objs], *map(list, zip(*values, strict=True))])
-        else:
-            sql = (
-                f"UPDATE {table} SET "  # noqa: S608
-                + ", ".join(f"{quote(f.column)} = %s" for f in columns)
-                + f" WHERE {pk} = %s"
-            )
-            cursor.executemany(sql, [[*row, obj.pk] for row, obj in zip(values, objs, strict=True)])
+    bulk.update(changed, ["sla_status", "sla_due_at"])
 
 
 def _alert(c: SlaClock, level: int, due_at: datetime, now: datetime, token: str) -> SlaAlert:
@@ -680,13 +650,13 @@ def _tell(mine: list[tuple[SlaClock, SlaAlert]], result: SweepResult) -> set[int
             for (c, alert, actions, _), headline in zip(breaches, headlines, strict=True)
         ]
     )
-    for (c, alert, _, previous), headline, event in zip(breaches, headlines, recorded, strict=True):
+    for (c, alert, _, previous), headline, event_id in zip(breaches, headlines, recorded, strict=True):
         case = c.case
         named = {pk for pk in (previous, case.department.supervisor_id) if pk is not None}
         people = audience.handler(case) | audience.office(case) | named
         name = "case.sla.breached" if alert.level == 1 else "case.sla.escalated"
         notices.append(
-            (name, _payload(case, headline, alert, event.pk), audience.allowed(case, people), _key(c, alert))
+            (name, _payload(case, headline, alert, event_id), audience.allowed(case, people), _key(c, alert))
         )
     outbox.emit_many(notices)
     return escalated

@@ -45,7 +45,7 @@ ZONES = (
     "Asia/Kolkata",
 )
 FIRST, LAST = datetime(2024, 1, 1, tzinfo=UTC), datetime(2029, 12, 31, tzinfo=UTC)
-PROPERTY = settings(max_examples=150, deadline=None)
+PROPERTY = settings(max_examples=150)
 BERLIN, NEW_YORK, LORD_HOWE = (
     ZoneInfo("Europe/Berlin"),
     ZoneInfo("America/New_York"),

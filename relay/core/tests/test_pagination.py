@@ -16,7 +16,7 @@ BASE = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class KeysetPaginationTest(TestCase):
-    @settings(max_examples=25, deadline=None)
+    @settings(max_examples=25)
     @given(
         offsets=st.lists(st.integers(min_value=0, max_value=4), min_size=0, max_size=14),
         size=st.integers(min_value=1, max_value=5),

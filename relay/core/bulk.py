@@ -1,0 +1,143 @@
+"""Bulk writes without model instances, for the few paths that write thousands of rows a transaction (the
+SLA sweep's breaches: ADR 0010). Django's `bulk_create` builds an instance a row and runs its insert
+compiler over every field of every row; under a sweep of 100,000 breaches that was most of the time.
+
+* `insert(model, rows, same=...)`: one INSERT of many rows. `rows` gives each row's own values by field
+  attname (`party_id`, not `party`), `same` the values every row shares; every other field takes its
+  model default, evaluated once for the batch (one `created_at` for all). Returns the new primary keys in
+  the order of `rows` (unless `returning=False`).
+* `insert_with_history(...)`: the same, and the django-simple-history row of each new row (as
+  `bulk_create_with_history` writes it: type "+", the batch's date, no user, our `history_origin`).
+* `update(objs, fields)`: UPDATE each instance's `fields` by primary key.
+
+On PostgreSQL each is one statement over `unnest(...)` of one typed array a column that varies; the
+shared values are plain parameters. SQLite (the laptop set-up) goes through Django's own bulk methods.
+No signal is sent (as with `bulk_create`), and values are not validated: callers pass what their service
+already checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import connection, models
+from django.utils import timezone
+
+
+def _defaults(model: type[models.Model], given: set[str]) -> dict[str, Any]:
+    """The model default of each concrete field not in `given` (the auto primary key aside)."""
+    values: dict[str, Any] = {}
+    for field in model._meta.concrete_fields:
+        if field.attname in given or (field.primary_key and isinstance(field, models.AutoField)):
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            values[field.attname] = timezone.now()
+        else:
+            values[field.attname] = field.get_default()
+    return values
+
+
+def insert(
+    model: type[models.Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    same: Mapping[str, Any] | None = None,
+    returning: bool = True,
+    ignore_conflicts: bool = False,
+) -> list[Any]:
+    """INSERT `rows` of `model` in one statement; the new primary keys, in order (see the module)."""
+    if not rows:
+        return []
+    if returning and ignore_conflicts:
+        raise ValueError("a skipped row has no key to return: ignore_conflicts needs returning=False")
+    varying = list(rows[0])
+    shared = dict(same or {})
+    shared.update(_defaults(model, set(varying) | set(shared)))
+    if connection.vendor != "postgresql":
+        objs = [model(**row, **shared) for row in rows]
+        model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
+        return [obj.pk for obj in objs] if returning else []
+    fields: dict[str, Any] = {f.attname: f for f in model._meta.concrete_fields}
+    quote = connection.ops.quote_name
+    arrays = [[fields[name].get_db_prep_save(row[name], connection) for row in rows] for name in varying]
+    select = [f"%s::{fields[name].db_type(connection)}" for name in shared]
+    select += [f"v.{quote(fields[name].column)}" for name in varying]
+    columns = [quote(fields[name].column) for name in [*shared, *varying]]
+    # names and types from the model's meta, values as parameters
+    table = quote(model._meta.db_table)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(select)}"
+    if varying:
+        unnest = ", ".join(f"%s::{fields[name].db_type(connection)}[]" for name in varying)
+        names = ", ".join(quote(fields[name].column) for name in varying)
+        sql += f" FROM unnest({unnest}) AS v({names})"
+    else:
+        sql += f" FROM generate_series(1, {len(rows):d})"
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += f" RETURNING {quote(fields[model._meta.pk.attname].column)}"
+    params = [fields[name].get_db_prep_save(value, connection) for name, value in shared.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *arrays])
+        return [pk for (pk,) in cursor.fetchall()] if returning else []
+
+
+def insert_with_history(
+    model: type[models.Model],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    same: Mapping[str, Any],
+    origin: str,
+) -> list[Any]:
+    """`insert`, then one historical row a new row, holding the same values (see the module)."""
+    if not rows:
+        return []
+    shared = {**same, **_defaults(model, set(rows[0]) | set(same))}
+    pks = insert(model, rows, same=shared)
+    history: type[models.Model] = model.history.model  # type: ignore[attr-defined]
+    pk_name = model._meta.pk.attname
+    insert(
+        history,
+        [{**row, pk_name: pk} for row, pk in zip(rows, pks, strict=True)],
+        same={
+            **shared,
+            "history_date": timezone.now(),
+            "history_type": "+",
+            "history_user_id": None,
+            "history_change_reason": None,
+            "history_origin": origin,
+        },
+        returning=False,
+    )
+    return pks
+
+
+def update(objs: Sequence[Any], fields: Sequence[str]) -> None:
+    """UPDATE each row's `fields` by primary key. On PostgreSQL one statement joins the rows to the new
+    values as arrays (UPDATE ... FROM unnest(...)); on SQLite an executemany. Django's bulk_update builds
+    a CASE per field and row, which had cost the SLA sweep most of its time."""
+    if not objs:
+        return
+    meta = type(objs[0])._meta
+    columns: list[Any] = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    values = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns] for obj in objs]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
+            names = ", ".join(quote(f.column) for f in columns)
+            sql = (  # names and types from the model's own meta, values as parameters
+                f"UPDATE {table} AS t SET "  # noqa: S608
+                + ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
+                + f" FROM unnest(%s::bigint[], {arrays}) AS v(id, {names}) WHERE t.{pk} = v.id"
+            )
+            cursor.execute(sql, [[obj.pk for obj in objs], *map(list, zip(*values, strict=True))])
+        else:
+            sql = (
+                f"UPDATE {table} SET "  # noqa: S608
+                + ", ".join(f"{quote(f.column)} = %s" for f in columns)
+                + f" WHERE {pk} = %s"
+            )
+            cursor.executemany(sql, [[*row, obj.pk] for row, obj in zip(values, objs, strict=True)])

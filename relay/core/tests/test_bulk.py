@@ -1,0 +1,116 @@
+"""Bulk writes without instances (relay.core.bulk): the rows they write are the rows Django's own
+create and bulk methods write, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.forms.models import model_to_dict
+from simple_history.utils import bulk_create_with_history
+
+from relay.activities.choices import Direction, EntryKind
+from relay.activities.models import TimelineEntry
+from relay.core import bulk, clock
+from relay.core.choices import Channel
+from relay.core.models import Source
+from relay.core.origin import Origin
+from relay.core.outbox_models import OutboxEvent
+from relay.core.testing.factories import PartyFactory
+
+pytestmark = pytest.mark.django_db
+
+SHARED = {"kind": EntryKind.INTERACTION, "channel": Channel.PHONE, "direction": Direction.INBOUND}
+
+
+def _rows(parties, at):
+    return [
+        {"party_id": p.pk, "occurred_at": at + timedelta(minutes=i), "subject": f"Call {i}"}
+        for i, p in enumerate(parties)
+    ]
+
+
+def _values(obj, *, drop=("id", "created_at", "updated_at")):
+    values = {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+    return {k: v for k, v in values.items() if k not in drop}
+
+
+def test_insert_writes_what_create_writes_and_returns_the_keys_in_order(django_assert_num_queries):
+    parties = PartyFactory.create_batch(3)
+    at = clock.now()
+    with django_assert_num_queries(1):
+        pks = bulk.insert(TimelineEntry, _rows(parties, at), same=SHARED)
+    assert len(pks) == 3
+    written = TimelineEntry.objects.in_bulk(pks)
+    for pk, row in zip(pks, _rows(parties, at), strict=True):
+        created = TimelineEntry.objects.create(**row, **SHARED)
+        assert _values(written[pk]) == _values(created)  # defaults too: version 1, source "user", ""
+    # one value for the whole batch of each default that is a function (the time stamps)
+    assert len({written[pk].created_at for pk in pks}) == 1
+    assert [written[pk].subject for pk in pks] == ["Call 0", "Call 1", "Call 2"]
+
+
+def test_insert_with_history_writes_the_rows_bulk_create_with_history_writes():
+    parties = PartyFactory.create_batch(2)
+    at = clock.now()
+    same = {**SHARED, "source": Source.SYSTEM}
+    pks = bulk.insert_with_history(TimelineEntry, _rows(parties, at), same=same, origin=Origin.JOB)
+    theirs = [TimelineEntry(**row, **same) for row in _rows(parties, at)]
+    bulk_create_with_history(theirs, TimelineEntry, custom_historical_attrs={"history_origin": Origin.JOB})
+    ignore = ("id", "created_at", "updated_at", "history_id", "history_date")
+    for pk, other in zip(pks, theirs, strict=True):
+        mine, its = TimelineEntry.history.get(id=pk), TimelineEntry.history.get(id=other.pk)
+        assert _values(mine, drop=ignore) == _values(its, drop=ignore)
+        assert mine.history_type == "+" and mine.history_origin == Origin.JOB
+        assert mine.history_user_id is None
+        # the history row holds exactly the row written, time stamps included
+        entry = TimelineEntry.objects.get(pk=pk)
+        assert model_to_dict(mine.instance) == model_to_dict(entry)
+        assert (mine.created_at, mine.updated_at) == (entry.created_at, entry.updated_at)
+
+
+def test_json_values_and_conflicts_are_skipped_on_request():
+    rows = [
+        {"name": "case.sla.breached", "payload": {"title": "A", "n": [1, 2]}, "recipients": [3], "key": "k1"},
+        {"name": "case.sla.breached", "payload": {"title": "B"}, "recipients": [], "key": "k2"},
+    ]
+    bulk.insert(OutboxEvent, rows, returning=False, ignore_conflicts=True)
+    again = [{**rows[0], "payload": {"title": "changed"}}, {**rows[1], "key": "k3"}]
+    bulk.insert(OutboxEvent, again, returning=False, ignore_conflicts=True)
+    events = {e.key: e for e in OutboxEvent.objects.all()}
+    assert sorted(events) == ["k1", "k2", "k3"]
+    assert events["k1"].payload == {"title": "A", "n": [1, 2]}  # the first one recorded stays
+    assert events["k1"].recipients == [3] and events["k2"].recipients == []
+    assert events["k1"].dispatched_at is None and events["k1"].attempts == 0
+
+
+def test_a_skipped_row_has_no_key_to_return():
+    with pytest.raises(ValueError, match="returning=False"):
+        bulk.insert(OutboxEvent, [{"name": "x"}], ignore_conflicts=True)
+
+
+def test_nothing_to_write_asks_nothing(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert bulk.insert(TimelineEntry, [], same=SHARED) == []
+        assert bulk.insert_with_history(TimelineEntry, [], same=SHARED, origin=Origin.JOB) == []
+        bulk.update([], ["subject"])
+
+
+def test_update_writes_the_named_fields_only(django_assert_num_queries):
+    parties = PartyFactory.create_batch(2)
+    entries = [
+        TimelineEntry.objects.get(pk=pk)
+        for pk in bulk.insert(TimelineEntry, _rows(parties, clock.now()), same=SHARED)
+    ]
+    for i, entry in enumerate(entries):
+        entry.subject, entry.body = f"Renamed {i}", "not written"
+    with django_assert_num_queries(1):
+        bulk.update(entries, ["subject"])
+    assert list(
+        TimelineEntry.objects.filter(pk__in=[e.pk for e in entries])
+        .order_by("pk")
+        .values_list("subject", "body")
+    ) == [
+        ("Renamed 0", ""),
+        ("Renamed 1", ""),
+    ]
