@@ -4,6 +4,7 @@ create and bulk methods write, on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.forms.models import model_to_dict
@@ -70,14 +71,14 @@ def test_insert_with_history_writes_the_rows_bulk_create_with_history_writes():
 
 
 def test_json_values_and_conflicts_are_skipped_on_request():
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"name": "case.sla.breached", "payload": {"title": "A", "n": [1, 2]}, "recipients": [3], "key": "k1"},
         {"name": "case.sla.breached", "payload": {"title": "B"}, "recipients": [], "key": "k2"},
     ]
     bulk.insert(OutboxEvent, rows, returning=False, ignore_conflicts=True)
     again = [{**rows[0], "payload": {"title": "changed"}}, {**rows[1], "key": "k3"}]
     bulk.insert(OutboxEvent, again, returning=False, ignore_conflicts=True)
-    events = {e.key: e for e in OutboxEvent.objects.all()}
+    events = {str(e.key): e for e in OutboxEvent.objects.all()}
     assert sorted(events) == ["k1", "k2", "k3"]
     assert events["k1"].payload == {"title": "A", "n": [1, 2]}  # the first one recorded stays
     assert events["k1"].recipients == [3] and events["k2"].recipients == []
