@@ -7,10 +7,9 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
-from simple_history.models import HistoricalRecords
 
 from relay.accounts.choices import Role
-from relay.core.audit import AuditedHistoryModel
+from relay.core.audit import AuditedHistory
 from relay.core.models import RestrictedQuerySet, TimeStampedModel
 
 
@@ -35,7 +34,7 @@ class Department(TimeStampedModel):
     is_active = models.BooleanField(default=True)
 
     objects = DepartmentQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["name"]
@@ -59,7 +58,7 @@ class User(AbstractUser):
     is_away = models.BooleanField(default=False, help_text="Away users are skipped by automatic assignment")
 
     objects = RelayUserManager()  # type: ignore[misc]
-    history = HistoricalRecords(bases=[AuditedHistoryModel], excluded_fields=["password", "last_login"])
+    history = AuditedHistory(excluded_fields=["password", "last_login"])
 
     class Meta:
         ordering = ["username"]

@@ -15,10 +15,9 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
 from relay.activities.choices import Direction, EntryKind
-from relay.core.audit import AuditedHistoryModel
+from relay.core.audit import AuditedHistory
 from relay.core.choices import Channel
 from relay.core.models import ProvenanceModel, RestrictedQuerySet, TimeStampedModel, VersionedModel
 
@@ -58,7 +57,7 @@ class TimelineEntry(VersionedModel, ProvenanceModel):
     )
 
     objects = TimelineQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory(indexed=("party",))  # a party's history tab
 
     class Meta:
         verbose_name_plural = "timeline entries"
@@ -143,7 +142,7 @@ class Attachment(TimeStampedModel):
     )
 
     objects = RestrictedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["entry", "id"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from simple_history.models import HistoricalRecords
 
 from relay.cases.choices import (
     LIVE_CLOCK_STATES,
@@ -29,7 +28,7 @@ from relay.cases.choices import (
 )
 from relay.cases.routing import DEPARTMENT_STRATEGIES, Assignment
 from relay.core import clock
-from relay.core.audit import AuditedHistoryModel
+from relay.core.audit import AuditedHistory
 from relay.core.choices import Channel
 from relay.core.models import RestrictedQuerySet, TimeStampedModel, VersionedModel
 
@@ -55,7 +54,7 @@ class CaseCategory(TimeStampedModel):
     is_active = models.BooleanField(default=True)
 
     objects = RestrictedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory()
 
     class Meta:
         verbose_name_plural = "case categories"
@@ -92,7 +91,7 @@ class CaseStatus(TimeStampedModel):
     is_active = models.BooleanField(default=True)
 
     objects = RestrictedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory()
 
     class Meta:
         verbose_name_plural = "case statuses"
@@ -207,7 +206,7 @@ class Case(VersionedModel):
     sla_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = CaseQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel], excluded_fields=["sla_status", "sla_due_at"])
+    history = AuditedHistory(excluded_fields=["sla_status", "sla_due_at"])
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -485,7 +484,7 @@ class RoutingRule(VersionedModel):
     assignment = models.CharField(max_length=12, choices=Assignment.choices, default=Assignment.DEPARTMENT)
 
     objects = RestrictedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["order", "id"]
@@ -524,7 +523,7 @@ class DepartmentRouting(VersionedModel):
     )
 
     objects = RestrictedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel], excluded_fields=["last_assigned"])
+    history = AuditedHistory(excluded_fields=["last_assigned"])
 
     class Meta:
         verbose_name = "department routing"
@@ -559,7 +558,7 @@ class BusinessCalendar(VersionedModel):
     is_default = models.BooleanField(default=False, help_text="Used where no department or policy names one")
 
     objects = RestrictedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["name", "id"]
@@ -585,7 +584,7 @@ class DepartmentCalendar(models.Model):
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="departments")
 
     objects = RestrictedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory()
 
     def __str__(self) -> str:
         return f"{self.department_id}: {self.calendar_id}"
@@ -626,7 +625,7 @@ class SlaPolicy(VersionedModel):
     escalation = models.JSONField(default=list, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory()
 
     class Meta:
         verbose_name_plural = "SLA policies"

@@ -18,7 +18,6 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
-from simple_history.models import HistoricalRecords
 
 from relay.commerce.choices import (
     BillingPeriod,
@@ -31,14 +30,14 @@ from relay.commerce.choices import (
     SubscriptionKind,
     SubscriptionStatus,
 )
-from relay.core.audit import AuditedHistoryModel
+from relay.core.audit import AuditedHistory
 from relay.core.models import RestrictedQuerySet, TimeStampedModel, VersionedModel
 
 ZERO = Decimal("0.00")
 
 
-def _history() -> HistoricalRecords:
-    return HistoricalRecords(bases=[AuditedHistoryModel])
+def _history() -> AuditedHistory:
+    return AuditedHistory()
 
 
 class SyncedRecord(VersionedModel):

@@ -260,6 +260,9 @@ RELAY_PORTAL_LINK_MINUTES = int(os.environ.get("RELAY_PORTAL_LINK_MINUTES", "30"
 RELAY_PORTAL_SESSION_HOURS = int(os.environ.get("RELAY_PORTAL_SESSION_HOURS", "12"))
 
 # --- API -----------------------------------------------------------------------------------------------
+# History rows are read by record (relay.core.audit.AuditedHistory indexes what is read), not by date
+SIMPLE_HISTORY_DATE_INDEX = False
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "relay.api.authentication.BearerTokenAuthentication",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
-from relay.core.audit import AuditedHistoryModel
+from relay.core.audit import AuditedHistory
 from relay.core.choices import Channel
 from relay.core.models import ProvenanceModel, RestrictedQuerySet, TimeStampedModel, VersionedModel
 from relay.customers.choices import ContactKind, ContactLabel, LifecycleStage, PartyKind, PartyRole
@@ -67,8 +66,7 @@ class Party(VersionedModel, ProvenanceModel):
     tag_names = models.TextField(blank=True, editable=False, help_text="Comma-separated")
 
     objects = PartyQuerySet.as_manager()
-    history = HistoricalRecords(
-        bases=[AuditedHistoryModel],
+    history = AuditedHistory(
         excluded_fields=["search_text", "name_key", *LIST_COLUMNS],
     )
 
@@ -161,7 +159,7 @@ class ContactPoint(VersionedModel, ProvenanceModel):
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
 
     objects = RestrictedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory(indexed=("party",))  # a party's history tab
 
     class Meta:
         ordering = ["party", "kind", "-is_primary", "id"]
@@ -199,7 +197,7 @@ class Relationship(VersionedModel, ProvenanceModel):
     ended_on = models.DateField(null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory(indexed=("person", "organisation"))
 
     class Meta:
         ordering = ["organisation", "person"]
@@ -237,7 +235,7 @@ class ExternalIdentifier(VersionedModel, ProvenanceModel):
     value = models.CharField(max_length=100)
 
     objects = RestrictedQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory(indexed=("party",))
 
     class Meta:
         ordering = ["scheme__name", "value"]

@@ -5,10 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
 from relay.core import clock
-from relay.core.audit import AuditedHistoryModel
+from relay.core.audit import AuditedHistory
 from relay.core.models import RestrictedQuerySet, TimeStampedModel
 
 
@@ -78,7 +77,7 @@ class NotificationPreference(TimeStampedModel):
     email = models.BooleanField(default=True)
 
     objects = NotificationPreferenceQuerySet.as_manager()
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["kind"]

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from simple_history.models import HistoricalRecords
 
 from relay.channels.portal.choices import FormKind
 from relay.core import clock
-from relay.core.audit import AuditedHistoryModel
+from relay.core.audit import AuditedHistory
 from relay.core.models import VersionedModel
 
 
@@ -74,7 +73,7 @@ class WebForm(VersionedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    history = HistoricalRecords(bases=[AuditedHistoryModel])
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["name", "id"]
