@@ -1,8 +1,10 @@
-"""Sweeps at once, and a sweeping worker killed mid-batch (issue 4, point 3), on PostgreSQL: every breach
-is recorded and notified exactly once."""
+"""Sweeps at once, and a sweeping worker killed mid-batch (issue 4, point 3): every breach is recorded
+and notified exactly once. On PostgreSQL in the suite's database; on SQLite in processes of their own on a
+file of their own (relay/cases/tests/sla_sqlite_crash.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,19 +24,17 @@ from relay.cases.tests.test_sla_engine import FRIDAY, MONDAY, berlin
 from relay.core.models import OutboxEvent
 from relay.core.testing.concurrency import run_at_once
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
 CASES = 30
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _postgresql_only():
     if connection.vendor != "postgresql":
-        pytest.skip("SQLite's in-memory test database is one connection; PostgreSQL only")
+        pytest.skip("SQLite's in-memory test database is one connection: the SQLite case is the last test")
 
 
 @pytest.fixture
-def overdue(open_case, sla_policy, sla_team):
+def overdue(_postgresql_only, transactional_db, open_case, sla_policy, sla_team):
     with time_machine.travel(berlin(FRIDAY, 16, 55), tick=False):
         return [open_case(priority=Priority.HIGH) for _ in range(CASES)]
 
@@ -118,3 +118,30 @@ def test_a_worker_killed_mid_sweep_leaves_nothing_and_the_next_sweep_does_it_onc
     assert not SlaAlert.objects.exists()  # its transaction died with it
     assert sla.sweep(now=berlin(MONDAY, 10, 0)).breaches == CASES
     _assert_each_breach_once()
+
+
+@pytest.mark.slow
+def test_on_sqlite_a_killed_sweep_leaves_nothing_and_two_sweeps_at_once_do_each_breach_once(tmp_path: Path):
+    if connection.vendor != "sqlite":
+        pytest.skip("its own SQLite file, whatever the suite's database: make test runs it in the SQLite run")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'sla.sqlite3'}",
+        "RELAY_VAR_DIR": str(tmp_path),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "relay.cases.tests.sla_sqlite_crash"],
+        cwd=Path(__file__).resolve().parents[3],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert summary["error"] is None
+    assert summary["alerts_after_kill"] == 0  # the killed sweep's batch rolled back with it
+    assert sum(summary["breaches_per_sweep"]) == CASES
+    assert summary["alerts"] == summary["distinct_alerts"] == CASES
+    assert summary["notices"] == summary["cases_noticed"] == summary["events"] == CASES
