@@ -4,7 +4,6 @@ file of their own (relay/cases/tests/sla_sqlite_crash.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -22,7 +21,7 @@ from relay.cases.models import CaseEvent, SlaAlert
 from relay.cases.services import sla
 from relay.cases.tests.test_sla_engine import FRIDAY, MONDAY, berlin
 from relay.core.models import OutboxEvent
-from relay.core.testing.concurrency import run_at_once
+from relay.core.testing.concurrency import run_at_once, run_on_own_sqlite
 
 CASES = 30
 
@@ -122,24 +121,7 @@ def test_a_worker_killed_mid_sweep_leaves_nothing_and_the_next_sweep_does_it_onc
 
 @pytest.mark.slow
 def test_on_sqlite_a_killed_sweep_leaves_nothing_and_two_sweeps_at_once_do_each_breach_once(tmp_path: Path):
-    if connection.vendor != "sqlite":
-        pytest.skip("its own SQLite file, whatever the suite's database: make test runs it in the SQLite run")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'sla.sqlite3'}",
-        "RELAY_VAR_DIR": str(tmp_path),
-    }
-    out = subprocess.run(
-        [sys.executable, "-m", "relay.cases.tests.sla_sqlite_crash"],
-        cwd=Path(__file__).resolve().parents[3],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    summary = run_on_own_sqlite("relay.cases.tests.sla_sqlite_crash", tmp_path)
     assert summary["error"] is None
     assert summary["alerts_after_kill"] == 0  # the killed sweep's batch rolled back with it
     assert sum(summary["breaches_per_sweep"]) == CASES

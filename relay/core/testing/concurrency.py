@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.db import connection
@@ -30,3 +35,30 @@ def run_at_once(*jobs: Callable[[], Any], timeout: float = 60) -> list[Any]:
     for t in threads:
         t.join(timeout=timeout)
     return results
+
+
+def run_on_own_sqlite(module: str, tmp_path: Path, *, timeout: float = 600) -> dict[str, Any]:
+    """Run `python -m module` in a fresh process on a SQLite file of its own in `tmp_path` (the suite's
+    SQLite database is in memory: one connection, no other process can share it). The module migrates
+    that file, does its work (in more processes, if it likes) and prints a JSON summary as its last line,
+    which is returned. Skips the test unless the suite itself runs on SQLite: `make test` runs it there."""
+    import pytest
+
+    if connection.vendor != "sqlite":
+        pytest.skip("its own SQLite file, whatever the suite's database: make test runs it in the SQLite run")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'own.sqlite3'}",
+        "RELAY_VAR_DIR": str(tmp_path),
+    }
+    out = subprocess.run(  # noqa: S603 (our own module, named by the test)
+        [sys.executable, "-m", module],
+        cwd=Path(__file__).resolve().parents[3],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,39 +1,16 @@
 """The default SQLite set-up under concurrent writers: no error, no lost write (TESTING.md)."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from relay.core.checks import sqlite_concurrency_settings
+from relay.core.testing.concurrency import run_on_own_sqlite
 
 
 @pytest.mark.slow
 def test_twenty_writer_threads_lose_nothing(tmp_path: Path):
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        pytest.skip("its own SQLite file, whatever the suite's database: make test runs it in the SQLite run")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'writers.sqlite3'}",
-        "RELAY_VAR_DIR": str(tmp_path),
-    }
-    root = Path(__file__).resolve().parents[3]
-    out = subprocess.run(
-        [sys.executable, "-m", "relay.core.tests.sqlite_writers"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    summary = run_on_own_sqlite("relay.core.tests.sqlite_writers", tmp_path, timeout=300)
     assert summary["errors"] == []
     assert summary["created"] == summary["parties"] == 20 * 15
     assert summary["interactions"] == 20 * 15
