@@ -3,9 +3,9 @@ SLA sweep's breaches: ADR 0010). Django's `bulk_create` builds an instance a row
 compiler over every field of every row; under a sweep of 100,000 breaches that was most of the time.
 
 * `insert(model, rows, same=...)`: one INSERT of many rows. `rows` gives each row's own values by field
-  attname (`party_id`, not `party`), `same` the values every row shares; every other field takes its
-  model default, evaluated once for the batch (one `created_at` for all). Returns the new primary keys in
-  the order of `rows` (unless `returning=False`).
+  attname (`party_id`, not `party`; the same fields in every row), `same` the values every row shares;
+  every other field takes its model default, evaluated once for the batch (one `created_at` for all), or
+  its database default. Returns the new primary keys in the order of `rows` (unless `returning=False`).
 * `insert_with_history(...)`: the same, and the django-simple-history row of each new row (as
   `bulk_create_with_history` writes it: type "+", the batch's date, no user, our `history_origin`).
 * `update(objs, fields)`: UPDATE each instance's `fields` by primary key.
@@ -32,6 +32,8 @@ def _defaults(model: type[models.Model], given: set[str]) -> dict[str, Any]:
     for field in model._meta.concrete_fields:
         if field.attname in given or (field.primary_key and isinstance(field, models.AutoField)):
             continue
+        if field.has_db_default() and not field.has_default():
+            continue  # the database fills it in
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             values[field.attname] = timezone.now()
         else:

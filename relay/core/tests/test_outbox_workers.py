@@ -74,7 +74,9 @@ class Cluster:
         )
         self.workers: list[subprocess.Popen] = []
 
-    def run(self, *args: str, timeout: float = 60) -> dict:
+    def run(self, *args: str, timeout: float = 300) -> dict:
+        # a guard against a hang, not a speed limit: "setup" migrates a new database, a minute or more
+        # on a slow machine
         out = subprocess.run(
             [sys.executable, "-m", "relay.core.tests.outbox_cluster", *args],
             cwd=ROOT,
