@@ -14,6 +14,8 @@ trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.5; done
 read -r TOKEN COOKIE PARTIES < <($BIN/python bench/credentials.py)
 export TOKEN COOKIE PARTIES
+# warm up every worker (imports, connection pools, caches) before anything is measured
+for script in lookup list list_deep; do wrk -t2 -c16 -d3s -s "bench/$script.lua" "http://127.0.0.1:$PORT" >/dev/null; done
 echo "== phone lookup (API), 16 connections, ${DURATION}s"
 wrk -t2 -c16 -d"${DURATION}s" --latency -s bench/lookup.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"
 echo "== party list page (UI, first pages: filters and sorts), 16 connections, ${DURATION}s"

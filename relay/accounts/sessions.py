@@ -21,6 +21,7 @@ from django.contrib.sessions.backends import db
 from django.utils import timezone
 
 from relay.accounts.models import StaffSession, User
+from relay.core.rawsql import fetch_one
 
 _SQL = (  # table names from the models, values bound; a session without a user gives a user of NULLs
     "SELECT u.*, s.session_data AS relay_session_data"  # noqa: S608
@@ -48,12 +49,10 @@ class SessionStore(db.SessionStore):
         self.loaded_user = None
         if not self.session_key:  # no cookie, or one of the wrong shape (the setter checks it)
             return {}
-        # the ORM's raw() converts the user's columns as a query would (SQLite's dates and booleans)
-        found = list(User.objects.raw(_SQL, [self.session_key, timezone.now()]))
-        if not found:
+        row: Any = fetch_one(User, _SQL, [self.session_key, timezone.now()])
+        if row is None:
             self._session_key = None
             return {}
-        row = found[0]
         data: dict[str, Any] = self.decode(row.relay_session_data)
         self.loaded_user = row if row.pk is not None else None
         return data

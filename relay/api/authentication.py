@@ -10,6 +10,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from relay.accounts.models import ApiToken, User
+from relay.core.rawsql import fetch_one
 
 # Every API request runs this, so it is one hand-written query: the ORM took 1.3 ms to build the same
 # join (select_related) that PostgreSQL answers in 0.2 ms. The digest is unique: one index probe.
@@ -36,8 +37,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token.") from exc
         now = timezone.now()
-        found = list(User.objects.raw(_TOKEN_SQL, [now - _TOUCH_EVERY, ApiToken.hash(raw)]))
-        user = found[0] if found else None
+        user: Any = fetch_one(User, _TOKEN_SQL, [now - _TOUCH_EVERY, ApiToken.hash(raw)])
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         token = ApiToken(pk=user.token_pk, user=user)

@@ -94,7 +94,8 @@ def _confidential_category_ids() -> frozenset[int]:
 
 def _confidential_access_q(user: Any, prefix: str = "") -> Q:
     """Rows of confidential cases the user may still see (in lookups relative to `prefix`)."""
-    department_ids = list(user.departments.values_list("pk", flat=True))
+    # subqueries, not lists read first: every scope of a page would ask for the departments again
+    department_ids = user.departments.values("pk")
     watched = CaseWatcher.objects.filter(Q(user=user) | Q(department_id__in=department_ids)).values("case_id")
     return (
         Q(**{f"{prefix}department_id__in": department_ids})
@@ -120,7 +121,7 @@ def visible_cases(qs: QuerySet, user: Any) -> QuerySet:
 def hidden_rule(user: Any) -> Q | None:
     """The cases `visible_cases` takes out for this user, as a condition (None: it takes none out), for
     counts that subtract them (`visible_counts`). Compute it once per page: it reads the category tree
-    (cached) and the user's departments."""
+    (cached)."""
     if not has_capability(user, VIEW_CUSTOMERS):
         return Q()  # everything
     if sees_all_cases(user):

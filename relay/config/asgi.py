@@ -4,7 +4,8 @@ Two handlers behind one router:
 
 * the async views (the live-push stream under /push/) go to Django's ASGI handler and run on the event
   loop: an open stream costs a coroutine, not a worker;
-* every other request is a plain sync view: it goes to Django's WSGI handler, run by a2wsgi on a
+* every other request is a plain sync view: it goes to the WSGI application (relay.core.handlers: Django's
+  WSGI handler, a shorter middleware stack for bearer-token API calls), run by a2wsgi on a
   small fixed pool of sync threads (RELAY_SYNC_THREADS, 2) as a threaded gunicorn worker runs it (the
   same middleware, WhiteNoise for static files, the SQLite connection each thread keeps, psycopg's pool
   handing out one per request), and its response is streamed back through the event loop.
@@ -29,14 +30,14 @@ from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from django.core.asgi import get_asgi_application
-from django.core.wsgi import get_wsgi_application
+
+from relay.core.handlers import RelayApplication
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.config.settings")
+django_asgi = get_asgi_application()
 ASYNC_PREFIXES = ("/push/",)
 
-django_asgi = get_asgi_application()
-# Django's stubs type the WSGI handler's result as the response object, not the bytes it iterates
-_wsgi_app: Any = get_wsgi_application()
+_wsgi_app: Any = RelayApplication()
 django_wsgi: Any = WSGIMiddleware(_wsgi_app, workers=int(os.environ.get("RELAY_SYNC_THREADS", "2")))
 CLOSE_CONNECTIONS = os.environ.get("RELAY_SYNC_CLOSE", "1") == "1"
 

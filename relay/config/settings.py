@@ -70,6 +70,14 @@ MIDDLEWARE = [
     "relay.core.middleware.AuditOriginMiddleware",
     "relay.core.middleware.UserTimeZoneMiddleware",
 ]
+# API requests with a bearer token (relay.core.handlers): the security headers, no browser middleware
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "relay.core.middleware.AuditOriginMiddleware",
+]
 
 ROOT_URLCONF = "relay.config.urls"
 WSGI_APPLICATION = "relay.config.wsgi.application"
@@ -148,7 +156,7 @@ STATICFILES_DIRS = [BASE_DIR / "relay" / "static"]
 MEDIA_ROOT = Path(os.environ.get("RELAY_MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "relay.core.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
 
@@ -275,6 +283,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "relay.api.errors.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "relay.api.schema.RelayAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "relay.api.negotiation.ContentNegotiation",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_METADATA_CLASS": None,  # OPTIONS is a 405: the OpenAPI document describes the endpoints
 }

@@ -1,6 +1,9 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
+
+from relay.core.handlers import RelayApplication
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relay.config.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+application = RelayApplication()

@@ -467,8 +467,9 @@ class PartyViewSet(VersionedViewSet):
         phone = text_param(request, "phone", max_length=40)
         if not phone:
             raise serializers.ValidationError({"phone": ["This parameter is required."]})
-        callers = selectors.caller_lookup(actor=self.actor, raw=phone)
-        return Response(CallerSerializer(callers, many=True).data)
+        # the selector's rows are CallerSerializer's fields, plain values already (the serializer
+        # describes them in the schema; copying them through it cost more than the lookup's query)
+        return Response(selectors.caller_lookup(actor=self.actor, raw=phone))
 
     @extend_schema(
         parameters=[

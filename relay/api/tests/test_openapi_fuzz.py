@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from relay.config.wsgi import application
+from relay.core.testing.wsgi import keeping_the_test_connection
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -28,16 +29,8 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
 @pytest.fixture(autouse=True)
 def _keep_the_test_connection():
-    """The WSGI app closes old connections around each request; Django's test client stops that, and so
-    must we, or the test's transaction (on PostgreSQL, its pooled connection) goes away mid-test."""
-    from django.core import signals
-    from django.db import close_old_connections
-
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
+    with keeping_the_test_connection():
+        yield
 
 
 @pytest.fixture

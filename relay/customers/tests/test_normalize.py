@@ -3,7 +3,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from relay.customers.normalize import build_search_text, fold, normalize_email, normalize_phone
+from relay.customers.normalize import (
+    build_search_text,
+    fold,
+    format_phone,
+    normalize_email,
+    normalize_phone,
+)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +78,27 @@ def test_search_text_holds_names_emails_and_phone_digits_whose_tail_is_the_natio
     for part in ("zoe smith", "zoe@example.com", "14155550100", "4155550100", "a-1"):
         assert part in text
     assert text.count("4155550100") == 1
+
+
+def test_display_form_is_phonenumbers_own_for_every_example_number_of_every_region():
+    """format_phone builds the number from the E.164 digits instead of parsing them: the same answer as
+    phonenumbers' parse and format, for the example numbers of every region and type (Italy's leading
+    zeros included)."""
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):  # phonenumbers.PhoneNumberType's values
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            parsed = phonenumbers.parse(e164, None)
+            assert format_phone(e164) == phonenumbers.format_number(
+                parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            ), (region, kind, e164)
+            checked += 1
+    assert checked > 1000
+
+
+@pytest.mark.parametrize("stored", ["", "+", "+0", "+1", "12345", "not a number"])
+def test_a_display_form_of_something_not_e164_is_the_text_itself(stored):
+    assert format_phone(stored) == stored

@@ -285,7 +285,7 @@ def test_the_list_columns_follow_every_change_of_contacts_roles_and_tags(agent):
     party.refresh_from_db()
     assert (party.primary_email, party.role_codes, party.tag_names) == ("", "customer,partner", "fibre,VIP")
     row = selectors.party_list_rows(actor=agent, filters=selectors.PartyFilters()).items[0]
-    assert (row.primary_phone, row.role_codes, row.tag_names) == (
+    assert (row["primary_phone"], row["role_codes"], row["tag_names"]) == (
         "+14155550100",
         "customer,partner",
         "fibre,VIP",
