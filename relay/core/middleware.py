@@ -3,6 +3,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from relay.core.audit import Origin, origin
 
@@ -26,7 +27,12 @@ class UserTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        zone = getattr(getattr(request, "user", None), "time_zone", "")
+        user = getattr(request, "user", None)
+        zone = getattr(user, "time_zone", "")  # loads the lazy user
+        if isinstance(user, SimpleLazyObject):
+            # from here on the user itself: a page reads request.user a hundred times or more, and each
+            # read through the lazy proxy costs a few microseconds
+            request.user = user._wrapped
         if zone:
             try:
                 timezone.activate(zoneinfo.ZoneInfo(zone))
