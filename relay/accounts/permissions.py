@@ -115,6 +115,12 @@ def _staff_scope(qs: QuerySet, user: Any, action: str) -> QuerySet:
     return qs.none()
 
 
+def staff_scope_key(user: Any) -> bool:
+    """All that the default scope's reading SQL depends on: the key of prepared reads through it
+    (relay.core.prepared)."""
+    return has_capability(user, VIEW_CUSTOMERS)
+
+
 def scope_queryset(qs: QuerySet, user: Any, action: str) -> QuerySet:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return qs.none()

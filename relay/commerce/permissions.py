@@ -26,6 +26,7 @@ from relay.accounts.permissions import (
     has_capability,
     is_staff_member,
     register_scope,
+    staff_scope_key,
 )
 
 SYNC_COMMERCE = "sync_commerce"
@@ -44,6 +45,13 @@ def may_sync(user: Any) -> bool:
 def may_see_amounts(user: Any) -> bool:
     """The account's amounts in clear (the VIEW_SENSITIVE capability)."""
     return bool(can_view_sensitive(user))
+
+
+def party_rows_scope_key(user: Any) -> bool:
+    """All that the row scope of reading the catalogue and the records with a party depends on (the key
+    of their prepared reads, relay.core.prepared): while the party scope is every party or none, whether
+    the user reads customer files at all."""
+    return staff_scope_key(user)
 
 
 can_sync = rules.predicate(lambda user, obj=None: may_sync(user), name=SYNC_COMMERCE)

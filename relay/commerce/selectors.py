@@ -38,8 +38,9 @@ from relay.commerce.models import (
     Product,
     Subscription,
 )
-from relay.commerce.permissions import may_see_amounts
+from relay.commerce.permissions import may_see_amounts, party_rows_scope_key
 from relay.commerce.services import today as site_today
+from relay.core.prepared import Prepared
 from relay.customers.models import Party
 
 LAST_PURCHASES = 5
@@ -81,11 +82,15 @@ def _open_amount() -> Any:
     return F("amount") - F("paid_amount")
 
 
-def party_account(*, actor: User, party: Party | int, on: date | None = None) -> AccountSummary:
-    """Balance (invoiced - paid) and overdue amount (open amounts of invoices due before `on`, default
-    today) per currency, in one query."""
-    party_id = party if isinstance(party, int) else party.pk
-    on = on or site_today()
+def _scope(*, actor: User) -> bool:
+    return party_rows_scope_key(actor)
+
+
+def _scope_and_limit(*, actor: User, limit: int) -> tuple[bool, int]:
+    return party_rows_scope_key(actor), limit
+
+
+def _account_rows(*, actor: User, party_id: int, on: date) -> QuerySet:
     overdue = Q(status=InvoiceStatus.OPEN, due_on__lt=on)
     invoices = (
         Invoice.objects.restrict(actor, "view")
@@ -118,8 +123,20 @@ def party_account(*, actor: User, party: Party | int, on: date | None = None) ->
             oldest=Min("received_on", filter=Q(pk__isnull=True)),
         )
     )
+    return invoices.union(payments, all=True).order_by()
+
+
+_ACCOUNT = Prepared(_account_rows, params=("party_id", "on"), key=_scope)
+
+
+def party_account(*, actor: User, party: Party | int, on: date | None = None) -> AccountSummary:
+    """Balance (invoiced - paid) and overdue amount (open amounts of invoices due before `on`, default
+    today) per currency, in one query."""
+    party_id = party if isinstance(party, int) else party.pk
+    on = on or site_today()
+    rows = _ACCOUNT.fetch(actor=actor, party_id=party_id, on=on)
     merged: dict[str, dict[str, Any]] = {}
-    for row in invoices.union(payments, all=True).order_by():
+    for row in rows:
         currency, invoiced, paid, overdue_amount = (
             row["currency"],
             row["invoiced"],
@@ -158,26 +175,35 @@ def party_account(*, actor: User, party: Party | int, on: date | None = None) ->
     return summary
 
 
+_CREDIT_TERMS = Prepared(
+    lambda *, actor, party_id: (
+        CreditTerms.objects.restrict(actor, "view").select_related("department").filter(party_id=party_id)
+    ).order_by("pk")[:1],
+    params=("party_id",),
+    key=_scope,
+)
+
+
 def party_credit_terms(*, actor: User, party: Party | int) -> CreditTerms | None:
     party_id = party if isinstance(party, int) else party.pk
-    return (
-        CreditTerms.objects.restrict(actor, "view")
-        .select_related("department")
-        .filter(party_id=party_id)
-        .first()
-    )
+    found = _CREDIT_TERMS.fetch(actor=actor, party_id=party_id)
+    return found[0] if found else None
 
 
 def party_subscriptions(*, actor: User, party: Party | int, limit: int = 20) -> list[Subscription]:
     """Active and suspended services first, then cancelled ones, newest first."""
     party_id = party if isinstance(party, int) else party.pk
+    return _SUBSCRIPTIONS.fetch(actor=actor, party_id=party_id, limit=limit)
+
+
+def _subscriptions(*, actor: User, party_id: int, limit: int) -> QuerySet:
     rank = Case(
         When(status=SubscriptionStatus.SUSPENDED, then=Value(0)),
         When(status=SubscriptionStatus.ACTIVE, then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),
     )
-    return list(
+    return (
         Subscription.objects.restrict(actor, "view")
         .filter(party_id=party_id)
         .select_related("product", "department")
@@ -186,16 +212,26 @@ def party_subscriptions(*, actor: User, party: Party | int, limit: int = 20) -> 
     )
 
 
+_SUBSCRIPTIONS = Prepared(_subscriptions, params=("party_id",), key=_scope_and_limit)
+
+
 def party_last_purchases(*, actor: User, party: Party | int, limit: int = LAST_PURCHASES) -> list[OrderLine]:
     """The party's newest order lines (cancelled orders left out), each with its product and order."""
     party_id = party if isinstance(party, int) else party.pk
-    return list(
+    return _LAST_PURCHASES.fetch(actor=actor, party_id=party_id, limit=limit)
+
+
+_LAST_PURCHASES = Prepared(
+    lambda *, actor, party_id, limit: (
         OrderLine.objects.restrict(actor, "view")
         .filter(party_id=party_id)
         .exclude(order__status="cancelled")
         .select_related("product", "order", "order__department")
         .order_by("-ordered_at", "-id")[:limit]
-    )
+    ),
+    params=("party_id",),
+    key=_scope_and_limit,
+)
 
 
 def party_invoices(*, actor: User, party: Party | int, limit: int = RECENT_INVOICES) -> list[Invoice]:

@@ -24,8 +24,11 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models import QuerySet
 
 from relay.accounts.models import User
+from relay.accounts.permissions import staff_scope_key
 from relay.commerce.models import OrderLine, Product, Subscription
+from relay.commerce.permissions import party_rows_scope_key
 from relay.core import config_cache
+from relay.core.prepared import Prepared
 from relay.customers.models import Party
 from relay.recommendations import history
 from relay.recommendations import rules as rules_model
@@ -76,7 +79,10 @@ def _party_id(party: Party | int) -> int:
 def owned_product_ids(*, actor: User, party: Party | int) -> set[int]:
     """What the party ordered (orders neither cancelled nor returned) or holds (active or suspended
     subscriptions): one query. Empty for a party the actor may not see."""
-    party_id = _party_id(party)
+    return set(_OWNED.fetch(actor=actor, party_id=_party_id(party)))
+
+
+def _owned(*, actor: User, party_id: int) -> QuerySet:
     lines = (
         OrderLine.objects.restrict(actor, "view")
         .filter(party_id=party_id)
@@ -90,9 +96,10 @@ def owned_product_ids(*, actor: User, party: Party | int) -> set[int]:
         .order_by()
         .values_list("product_id", flat=True)
     )
-    if lines.query.is_empty() and subscriptions.query.is_empty():
-        return set()
-    return set(lines.union(subscriptions).order_by())
+    return lines.union(subscriptions).order_by()
+
+
+_OWNED = Prepared(_owned, params=("party_id",), key=lambda *, actor: party_rows_scope_key(actor))
 
 
 def _catalogue_hidden(actor: User) -> bool:
@@ -185,15 +192,11 @@ def recommendations_for(
     owned = owned_product_ids(actor=actor, party=party)
     if not owned:
         return []
-    # the rules as numbers only (scoring reads no product column), then the few products shown
     by_antecedent: dict[Any, list[rules_model.Rule]] = {}
     support_lift: dict[tuple[Any, Any], tuple[float, float]] = {}
-    for a, c, support, lift, a_n, c_n, both, customers in (
-        ProductRule.objects.restrict(actor, "view")
-        .filter(run_id=run[0], consequent__is_active=True, antecedent_id__in=owned)
-        .exclude(consequent_id__in=owned)
-        .order_by()
-        .values_list(*_SCORING_FIELDS)
+    ordered = sorted(owned)
+    for a, c, support, lift, a_n, c_n, both, customers in _SCORING_RULES.fetch(
+        actor=actor, run_id=run[0], owned=ordered
     ):
         rule = rules_model.Rule(
             antecedent=a,
@@ -209,10 +212,7 @@ def recommendations_for(
     if not ranked:
         return []
     shown: set[Any] = {s.rule.antecedent for s in ranked} | {s.rule.consequent for s in ranked}
-    products = {
-        values[0]: _product(values)
-        for values in Product.objects.filter(pk__in=shown).order_by().values_list(*_PRODUCT_FIELDS)
-    }
+    products = {values[0]: _product(values) for values in _SHOWN_PRODUCTS.fetch(ids=sorted(shown))}
     out = []
     for s in ranked:
         support, lift = support_lift[(s.rule.antecedent, s.rule.consequent)]
@@ -240,6 +240,22 @@ _SCORING_FIELDS = (
     "consequent_customers",
     "both_customers",
     "customers",
+)
+# the rules as numbers only (scoring reads no product column), then the few products shown
+_SCORING_RULES = Prepared(
+    lambda *, actor, run_id, owned: (
+        ProductRule.objects.restrict(actor, "view")
+        .filter(run_id=run_id, consequent__is_active=True, antecedent_id__in=owned)
+        .exclude(consequent_id__in=owned)
+        .order_by()
+        .values_list(*_SCORING_FIELDS)
+    ),
+    params=("run_id", "owned"),
+    key=lambda *, actor: staff_scope_key(actor),
+)
+_SHOWN_PRODUCTS = Prepared(
+    lambda *, ids: Product.objects.filter(pk__in=ids).order_by().values_list(*_PRODUCT_FIELDS),
+    params=("ids",),
 )
 
 

@@ -55,6 +55,7 @@ def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
 def hidden_from_everyone(model: Any, pk: Any) -> Iterator[None]:
     """Pretend a confidential scope hides one record from every user: `restrict()` leaves it out."""
     from relay.accounts import permissions
+    from relay.core import prepared
 
     label = model._meta.label_lower
     saved = permissions._scopes.get(label)
@@ -64,6 +65,7 @@ def hidden_from_everyone(model: Any, pk: Any) -> Iterator[None]:
         return base(qs, user, action).exclude(pk=pk)
 
     permissions._scopes[label] = scope
+    prepared.forget()  # plans compiled under the scope before
     try:
         yield
     finally:
@@ -71,6 +73,7 @@ def hidden_from_everyone(model: Any, pk: Any) -> Iterator[None]:
             permissions._scopes.pop(label, None)
         else:
             permissions._scopes[label] = saved
+        prepared.forget()
 
 
 @pytest.mark.django_db
