@@ -133,6 +133,9 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
         },
     }
 DATABASES = {"default": _db}
+# PostgreSQL: the screen pop's reads are planned once per session (PREPARE / EXECUTE, ADR 0020); off
+# behind a pooler that shares sessions between transactions (PgBouncer in transaction mode)
+RELAY_DB_SERVER_STATEMENTS = os.environ.get("RELAY_DB_SERVER_STATEMENTS", "1") not in ("0", "false", "no")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

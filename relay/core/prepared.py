@@ -17,9 +17,12 @@ queryset for users of every role and department and checks that users with one k
 from __future__ import annotations
 
 import datetime
+import hashlib
+import secrets
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
@@ -31,6 +34,7 @@ _LIST_TYPES = (list, tuple, set, frozenset)
 class _Plan:
     __slots__ = (
         "call_params",
+        "call_sql",
         "fields",
         "iterable",
         "model",
@@ -38,6 +42,7 @@ class _Plan:
         "positions",
         "query",
         "queryset_class",
+        "statement",
     )
 
     def __init__(self, queryset: Any, compiler: Any, sql: str, params: tuple[Any, ...], positions: Any):
@@ -51,8 +56,31 @@ class _Plan:
         # the SQL's parameters of the call under way; the compiler, kept with the query, returns them
         # with its SQL instead of compiling again, and has the column plan the iterable needs
         self.call_params: list[Any] = []
-        compiler.as_sql = lambda *args, **kwargs: (sql, self.call_params)
+        self.call_sql = sql
+        self.statement: tuple[str, str] | None = None  # PostgreSQL: (name, PREPARE statement)
+        compiler.as_sql = lambda *args, **kwargs: (self.call_sql, self.call_params)
         self.query.get_compiler = lambda *args, **kwargs: compiler
+        if compiler.connection.vendor == "postgresql" and settings.RELAY_DB_SERVER_STATEMENTS:
+            self._server_side(compiler.connection, sql)
+
+    def _server_side(self, connection: Any, sql: str) -> None:
+        """Planned once per session: PREPARE with the constant parameters inlined as the client-side
+        binding would send them and $n for the substituted ones, then EXECUTE with those. PostgreSQL's
+        planning was 2.6 of the card's 3.3 ms of server time."""
+        params = list(self.params)
+        markers = [f"relaystandin{n}x{secrets.token_hex(6)}" for n in range(len(self.positions))]
+        for marker, (position, *_) in zip(markers, self.positions, strict=True):
+            params[position] = marker
+        text = connection.ops.compose_sql(sql, params)
+        for n, marker in enumerate(markers, start=1):
+            if text.count(f"'{marker}'") != 1:
+                return  # not found as a plain literal: keep to client-side binding
+            text = text.replace(f"'{marker}'", f"${n}")
+        name = "relay_" + hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:20]
+        self.statement = (name, f"PREPARE {name} AS {text}")
+        self.call_sql = (
+            f"EXECUTE {name}({', '.join(['%s'] * len(markers))})" if markers else f"EXECUTE {name}"
+        )
 
 
 class Prepared:
@@ -94,10 +122,16 @@ class Prepared:
         if plan is False:
             return []  # the queryset is empty whatever the values (a scope that shows nothing)
         params = plan.call_params
-        params[:] = plan.params
-        for position, index, item, adapt in plan.positions:
-            value = substituted[index] if item is None else substituted[index][item]
-            params[position] = adapt(value) if adapt else value
+        if plan.statement is None:
+            params[:] = plan.params
+            for position, index, item, adapt in plan.positions:
+                value = substituted[index] if item is None else substituted[index][item]
+                params[position] = adapt(value) if adapt else value
+        else:
+            params[:] = [
+                substituted[i] if item is None else substituted[i][item] for _, i, item, _ in plan.positions
+            ]
+            _ensure_statement(connection, *plan.statement)
         queryset = plan.queryset_class(model=plan.model, query=plan.query, using=self.using)
         queryset._iterable_class, queryset._fields = plan.iterable, plan.fields
         return list(plan.iterable(queryset))
@@ -127,6 +161,27 @@ class Prepared:
         if len({(index, item) for _, index, item, _ in positions}) != expected:
             raise ValueError(f"Not every parameter of {self.names} is a parameter of the SQL: {sql}")
         return _Plan(queryset, compiler, sql, params, positions)
+
+
+STATEMENTS_PER_SESSION = 2000  # past this a session's statements are deallocated and prepared again
+
+
+def _ensure_statement(connection: Any, name: str, prepare: str) -> None:
+    """The statement exists in the session of the connection in use (pooled sessions outlive Django's
+    connections; a new session has none). PREPARE outlasts a rollback."""
+    connection.ensure_connection()
+    session = connection.connection
+    names = getattr(session, "relay_statements", None)
+    if names is None:
+        names = session.relay_statements = set()
+    if name in names:
+        return
+    with connection.cursor() as cursor:
+        if len(names) >= STATEMENTS_PER_SESSION:
+            cursor.execute("DEALLOCATE ALL")
+            names.clear()
+        cursor.execute(prepare)
+    names.add(name)
 
 
 def forget() -> None:

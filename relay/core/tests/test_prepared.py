@@ -44,13 +44,18 @@ def test_model_rows_with_their_related_objects_are_the_querysets_and_cost_one_qu
     for party in (ada, bob, ada):
         with CaptureQueriesContext(connection) as queries:
             rows = points.fetch(party_id=party.pk)
-        assert len(queries) == 1
+        assert len(_run(queries)) == 1
         with CaptureQueriesContext(connection) as queries:
             assert [(p.pk, p.party.given_name) for p in rows] == [
                 (p.pk, p.party.given_name) for p in build(party_id=party.pk)
             ]
         assert len(queries) == 1  # the queryset's; the prepared rows' parties came with them
     assert len(calls) == 4  # built once for the plan, then only by this test
+
+
+def _run(queries):
+    """The statements that read (PostgreSQL prepares each statement once per session first)."""
+    return [q for q in queries.captured_queries if not q["sql"].startswith("PREPARE ")]
 
 
 def test_values_and_dates_are_substituted_not_frozen_in_the_plan():
@@ -140,3 +145,43 @@ def test_plans_are_bounded_per_connection_and_forgotten_on_demand(monkeypatch):
     prepared_module.forget()
     by_kind.fetch(kind="person", pk=1)
     assert [c["kind"] for c in calls] == ["person", "organisation", "other", "person", "person"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side statements are PostgreSQL's")
+def test_postgresql_plans_a_statement_once_per_session_and_again_in_a_new_one(monkeypatch):
+    ada, bob = PartyFactory(given_name="Ada"), PartyFactory(given_name="Bob")
+    names = Prepared(
+        lambda *, pk: Party.objects.filter(pk=pk).values_list("given_name", flat=True), params=("pk",)
+    )
+    kinds = Prepared(lambda *, pk: Party.objects.filter(pk=pk).values_list("kind", flat=True), params=("pk",))
+    with CaptureQueriesContext(connection) as queries:
+        assert names.fetch(pk=ada.pk) == ["Ada"]
+        assert names.fetch(pk=bob.pk) == ["Bob"]
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["PREPARE", "EXECUTE", "EXECUTE"]
+    monkeypatch.setattr(prepared_module, "STATEMENTS_PER_SESSION", 1)
+    with CaptureQueriesContext(connection) as queries:
+        assert kinds.fetch(pk=ada.pk) == ["person"]  # a second statement: the session drops the first
+        assert names.fetch(pk=ada.pk) == ["Ada"]  # which is prepared again
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == [
+        "DEALLOCATE",
+        "PREPARE",
+        "EXECUTE",
+        "DEALLOCATE",
+        "PREPARE",
+        "EXECUTE",
+    ]
+    connections["default"].connection.relay_statements.clear()  # as a new session would start
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert names.fetch(pk=bob.pk) == ["Bob"]
+
+
+def test_without_server_statements_postgresql_binds_on_the_client_as_sqlite_does(settings):
+    settings.RELAY_DB_SERVER_STATEMENTS = False
+    ada = PartyFactory(given_name="Ada")
+    names = Prepared(
+        lambda *, pk: Party.objects.filter(pk=pk).values_list("given_name", flat=True), params=("pk",)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert names.fetch(pk=ada.pk) == ["Ada"]
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SELECT"]
