@@ -80,29 +80,50 @@ def _as_field_value(qs: QuerySet, field: str, value: Any) -> Any:
     return converted
 
 
-def paginate(qs: QuerySet, *, ordering: Ordering, cursor: str | None, size: int) -> Page:
-    field, desc = ordering.field, ordering.descending
-    backwards = False
-    if cursor:
-        value, pk, backwards = _decode(cursor)
-        value = _as_field_value(qs, field, value)
-        after = desc != backwards  # rows "after" the cursor in the scan direction
+@dataclass(frozen=True)
+class Window:
+    """Where a page starts: after (or, going back, before) the row with sort value `value` and `pk`."""
+
+    value: Any
+    pk: int
+    backwards: bool
+
+
+def read_cursor(qs: QuerySet, ordering: Ordering, cursor: str | None) -> Window | None:
+    """The cursor decoded and its value typed as the ordering field (a forged cursor is a 400)."""
+    if not cursor:
+        return None
+    value, pk, backwards = _decode(cursor)
+    return Window(_as_field_value(qs, ordering.field, value), pk, backwards)
+
+
+def keyset(qs: QuerySet, ordering: Ordering, window: Window | None) -> QuerySet:
+    """`qs` from the window on, in the scan's order (reversed going back); slice it to the page size + 1."""
+    field = ordering.field
+    if window is not None:
+        after = ordering.descending != window.backwards  # rows "after" the cursor in the scan direction
         op, op_eq = ("lt", "lte") if after else ("gt", "gte")
+        value = window.value
         qs = qs.filter(
-            Q(**{f"{field}__{op_eq}": value}) & (Q(**{f"{field}__{op}": value}) | Q(**{f"id__{op}": pk}))
+            Q(**{f"{field}__{op_eq}": value})
+            & (Q(**{f"{field}__{op}": value}) | Q(**{f"id__{op}": window.pk}))
         )
-    order = (
-        ordering.order_by
-        if not backwards
-        else [o[1:] if o.startswith("-") else f"-{o}" for o in ordering.order_by]
-    )
-    rows = list(qs.order_by(*order)[: size + 1])
+    order = ordering.order_by
+    if window is not None and window.backwards:
+        order = [o[1:] if o.startswith("-") else f"-{o}" for o in order]
+    return qs.order_by(*order)
+
+
+def page_of(rows: list[Any], *, ordering: Ordering, window: Window | None, size: int) -> Page:
+    """The page from the size + 1 rows `keyset` read."""
+    backwards = window is not None and window.backwards
     has_more = len(rows) > size
     rows = rows[:size]
     if backwards:
         rows.reverse()
     if not rows:
         return Page(items=[], next_cursor=None, previous_cursor=None)
+    field = ordering.field
 
     def key(obj: Any) -> Any:
         return getattr(obj, field) if not isinstance(obj, dict) else obj[field]
@@ -112,9 +133,15 @@ def paginate(qs: QuerySet, *, ordering: Ordering, cursor: str | None, size: int)
 
     first, last = rows[0], rows[-1]
     more_after = has_more if not backwards else True
-    more_before = bool(cursor) if not backwards else has_more
+    more_before = window is not None if not backwards else has_more
     return Page(
         items=rows,
         next_cursor=_encode(key(last), pk_of(last)) if more_after else None,
         previous_cursor=_encode(key(first), pk_of(first), backwards=True) if more_before else None,
     )
+
+
+def paginate(qs: QuerySet, *, ordering: Ordering, cursor: str | None, size: int) -> Page:
+    window = read_cursor(qs, ordering, cursor)
+    rows = list(keyset(qs, ordering, window)[: size + 1])
+    return page_of(rows, ordering=ordering, window=window, size=size)

@@ -87,7 +87,8 @@ class Prepared:
     """`build(**values)` (a queryset) compiled once per connection and key; `fetch(**values)` runs it.
 
     The values named in `params` are substituted (ints, dates, datetimes, strings, or lists of them,
-    whose length becomes part of the key). The others are passed to `build` as they are, and
+    whose length becomes part of the key); one not given is not passed to `build`, and which were given
+    is part of the key too. The others are passed to `build` as they are, and
     `key(**others)` must return everything of them that the SQL depends on (default: the values
     themselves, which must then be hashable)."""
 
@@ -111,8 +112,12 @@ class Prepared:
     def fetch(self, **values: Any) -> list[Any]:
         connection = connections[self.using]
         key = self.key_of(values)
-        substituted = [_listed(values[name]) for name in self.names]
-        shape = tuple(len(v) if isinstance(v, list) else -1 for v in substituted)
+        substituted = [_listed(values[name]) for name in self.names if name in values]
+        # which parameters were given (one not given is not passed to `build`), and the lists' lengths
+        shape = tuple(
+            (len(v) if isinstance(v, list) else -1) if n in values else None
+            for n, v in zip(self.names, [values.get(n) for n in self.names], strict=True)
+        )
         plans = connection.__dict__.setdefault("relay_prepared", {})
         plan = plans.get((self, key, shape))
         if plan is None:
@@ -138,7 +143,8 @@ class Prepared:
 
     def _plan(self, connection: Any, values: dict[str, Any], substituted: list[Any]) -> _Plan | bool:
         stand_ins = [_stand_in(v, i) for i, v in enumerate(substituted)]
-        queryset: Any = self.build(**{**values, **dict(zip(self.names, stand_ins, strict=True))})
+        given = [name for name in self.names if name in values]
+        queryset: Any = self.build(**{**values, **dict(zip(given, stand_ins, strict=True))})
         if queryset._prefetch_related_lookups or queryset.db != self.using:
             raise ValueError("A prepared queryset reads one database and prefetches nothing.")
         if queryset.query.is_empty():
@@ -159,7 +165,7 @@ class Prepared:
                 positions.append((position, *found))
         expected = sum(len(s) if isinstance(s, list) else 1 for s in stand_ins)
         if len({(index, item) for _, index, item, _ in positions}) != expected:
-            raise ValueError(f"Not every parameter of {self.names} is a parameter of the SQL: {sql}")
+            raise ValueError(f"Not every parameter of {given} is a parameter of the SQL: {sql}")
         return _Plan(queryset, compiler, sql, params, positions)
 
 
