@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 import secrets
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -188,6 +189,25 @@ def _ensure_statement(connection: Any, name: str, prepare: str) -> None:
             names.clear()
         cursor.execute(prepare)
     names.add(name)
+
+
+def execute(connection: Any, cursor: Any, sql: str, params: list[Any]) -> None:
+    """`cursor.execute(sql, params)` for constant hand-written SQL with `%s` placeholders only; on
+    PostgreSQL as a statement prepared once per session (the caller lookup's join planned in 0.3 ms of
+    its 0.35 ms of server time)."""
+    if connection.vendor != "postgresql" or not settings.RELAY_DB_SERVER_STATEMENTS:
+        cursor.execute(sql, params)
+        return
+    count = iter(range(1, len(params) + 1))
+    text = _PLACEHOLDER.sub(lambda m: "%" if m.group(0) == "%%" else f"${next(count)}", sql)
+    name = "relay_" + hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:20]
+    _ensure_statement(connection, name, f"PREPARE {name} AS {text}")
+    cursor.execute(
+        f"EXECUTE {name}({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}", params
+    )
+
+
+_PLACEHOLDER = re.compile(r"%%|%s")
 
 
 def forget() -> None:

@@ -13,6 +13,7 @@ from django.db.models.expressions import RawSQL
 
 from relay.accounts.models import User
 from relay.accounts.permissions import VIEW_SENSITIVE, has_capability, staff_scope_key
+from relay.core import prepared
 from relay.core.pagination import Ordering, Page, Window, keyset, page_of, paginate, read_cursor
 from relay.core.prepared import Prepared
 from relay.customers.choices import ContactKind
@@ -103,7 +104,7 @@ def caller_lookup(*, actor: User, raw: str) -> list[dict[str, Any]]:
         )
     else:
         with connection.cursor() as cursor:
-            cursor.execute(_CALLER_SQL, [ContactKind.PHONE.value, e164])
+            prepared.execute(connection, cursor, _CALLER_SQL, [ContactKind.PHONE.value, e164])
             rows = [dict(zip(_CALLER_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
     return [{**row, "phone": e164} for row in rows]
 

@@ -185,3 +185,17 @@ def test_without_server_statements_postgresql_binds_on_the_client_as_sqlite_does
     with CaptureQueriesContext(connection) as queries:
         assert names.fetch(pk=ada.pk) == ["Ada"]
     assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SELECT"]
+
+
+def test_hand_written_sql_runs_as_it_reads_and_on_postgresql_is_prepared_once():
+    ada = PartyFactory(given_name="Ada", family_name="Lovelace")
+    sql = "SELECT given_name || %s FROM customers_party WHERE id = %s AND given_name LIKE 'A%%'"
+    with CaptureQueriesContext(connection) as queries:
+        for suffix in ("!", "?"):
+            with connection.cursor() as cursor:
+                prepared_module.execute(connection, cursor, sql, [suffix, ada.pk])
+                assert cursor.fetchall() == [(f"Ada{suffix}",)]
+    kinds = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert kinds == (
+        ["PREPARE", "EXECUTE", "EXECUTE"] if connection.vendor == "postgresql" else ["SELECT"] * 2
+    )
