@@ -77,11 +77,8 @@ class _Plan:
             if text.count(f"'{marker}'") != 1:
                 return  # not found as a plain literal: keep to client-side binding
             text = text.replace(f"'{marker}'", f"${n}")
-        name = "relay_" + hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:20]
-        self.statement = (name, f"PREPARE {name} AS {text}")
-        self.call_sql = (
-            f"EXECUTE {name}({', '.join(['%s'] * len(markers))})" if markers else f"EXECUTE {name}"
-        )
+        name, prepare, self.call_sql = _statement(text, len(markers))
+        self.statement = (name, prepare)
 
 
 class Prepared:
@@ -113,18 +110,15 @@ class Prepared:
     def fetch(self, **values: Any) -> list[Any]:
         connection = connections[self.using]
         key = self.key_of(values)
-        substituted = [_listed(values[name]) for name in self.names if name in values]
-        # which parameters were given (one not given is not passed to `build`), and the lists' lengths
-        shape = tuple(
-            (len(v) if isinstance(v, list) else -1) if n in values else None
-            for n, v in zip(self.names, [values.get(n) for n in self.names], strict=True)
-        )
+        given = tuple(name for name in self.names if name in values)  # one not given is not passed
+        substituted = [_listed(values[name]) for name in given]
+        shape = (given, tuple(len(v) if isinstance(v, list) else -1 for v in substituted))
         plans = connection.__dict__.setdefault("relay_prepared", {})
         plan = plans.get((self, key, shape))
         if plan is None:
             if len(plans) >= PLANS_PER_CONNECTION:
                 plans.clear()
-            plan = plans[(self, key, shape)] = self._plan(connection, values, substituted)
+            plan = plans[(self, key, shape)] = self._plan(connection, values, given, substituted)
         if plan is False:
             return []  # the queryset is empty whatever the values (a scope that shows nothing)
         params = plan.call_params
@@ -142,9 +136,10 @@ class Prepared:
         queryset._iterable_class, queryset._fields = plan.iterable, plan.fields
         return list(plan.iterable(queryset))
 
-    def _plan(self, connection: Any, values: dict[str, Any], substituted: list[Any]) -> _Plan | bool:
+    def _plan(
+        self, connection: Any, values: dict[str, Any], given: tuple[str, ...], substituted: list[Any]
+    ) -> _Plan | bool:
         stand_ins = [_stand_in(v, i) for i, v in enumerate(substituted)]
-        given = [name for name in self.names if name in values]
         queryset: Any = self.build(**{**values, **dict(zip(given, stand_ins, strict=True))})
         if queryset._prefetch_related_lookups or queryset.db != self.using:
             raise ValueError("A prepared queryset reads one database and prefetches nothing.")
@@ -200,11 +195,16 @@ def execute(connection: Any, cursor: Any, sql: str, params: list[Any]) -> None:
         return
     count = iter(range(1, len(params) + 1))
     text = _PLACEHOLDER.sub(lambda m: "%" if m.group(0) == "%%" else f"${next(count)}", sql)
+    name, prepare, call = _statement(text, len(params))
+    _ensure_statement(connection, name, prepare)
+    cursor.execute(call, params)
+
+
+def _statement(text: str, n_params: int) -> tuple[str, str, str]:
+    """A server-side statement for SQL with $1..$n: its name (from its text), PREPARE and EXECUTE."""
     name = "relay_" + hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:20]
-    _ensure_statement(connection, name, f"PREPARE {name} AS {text}")
-    cursor.execute(
-        f"EXECUTE {name}({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}", params
-    )
+    call = f"EXECUTE {name}({', '.join(['%s'] * n_params)})" if n_params else f"EXECUTE {name}"
+    return name, f"PREPARE {name} AS {text}", call
 
 
 _PLACEHOLDER = re.compile(r"%%|%s")
