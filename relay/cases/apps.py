@@ -9,9 +9,18 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from relay.accounts.models import Department
         from relay.cases import permissions  # noqa: F401  (registers the rules and the row scopes)
-        from relay.cases.models import BusinessCalendar, CaseCategory, CaseStatus, RoutingRule, SlaPolicy
+        from relay.cases.models import (
+            BusinessCalendar,
+            CaseCategory,
+            CaseStatus,
+            DepartmentCalendar,
+            RoutingRule,
+            SlaPolicy,
+        )
         from relay.core import config_cache
 
         # what the cases app caches per configuration generation (rules, default statuses, policies, the
-        # confidential categories)
-        config_cache.watch(RoutingRule, Department, CaseStatus, SlaPolicy, BusinessCalendar, CaseCategory)
+        # calendars, the confidential categories)
+        config_cache.watch(
+            RoutingRule, Department, CaseStatus, SlaPolicy, BusinessCalendar, DepartmentCalendar, CaseCategory
+        )

@@ -145,16 +145,24 @@ def match_policy(case: Case, policies: Sequence[SlaPolicy] | None = None) -> Sla
 
 
 def calendar_for(policy: SlaPolicy | None, department_id: int | None) -> BusinessCalendar | None:
-    """The policy's calendar, else the department's, else the default one, else none (24/7)."""
+    """The policy's calendar, else the department's, else the default one, else none (24/7); the
+    department's and the default come from the configuration cache (shared instances: not to change)."""
     if policy is not None and policy.calendar_id is not None:
         return policy.calendar
-    if department_id is not None:
-        link = (
-            DepartmentCalendar.objects.select_related("calendar").filter(department_id=department_id).first()
-        )
-        if link is not None:
-            return link.calendar
-    return BusinessCalendar.objects.filter(is_default=True).first()
+    calendars = config_cache.cached("sla.department_calendars", _department_calendars)
+    found = calendars.get(department_id) if department_id is not None else None
+    return found or calendars.get(None)
+
+
+def _department_calendars() -> dict[int | None, BusinessCalendar]:
+    """Each department's own calendar, and the default one under None: configuration, a few rows."""
+    calendars: dict[int | None, BusinessCalendar] = {
+        link.department_id: link.calendar for link in DepartmentCalendar.objects.select_related("calendar")
+    }
+    default = BusinessCalendar.objects.filter(is_default=True).first()
+    if default is not None:
+        calendars[None] = default
+    return calendars
 
 
 def due_preview(

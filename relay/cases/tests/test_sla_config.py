@@ -9,7 +9,7 @@ import pytest
 
 from relay.accounts.choices import Role
 from relay.cases.models import BusinessCalendar, DepartmentCalendar, SlaPolicy
-from relay.cases.services import sla_config
+from relay.cases.services import sla, sla_config
 from relay.cases.services.sla_config import CalendarInput, PolicyInput
 from relay.cases.tests.factories import CaseCategoryFactory
 from relay.core.exceptions import ApplicationError, ConflictError, NotAllowed
@@ -210,6 +210,23 @@ def test_a_department_calendar_is_set_changed_and_cleared_with_history(manager, 
         DepartmentCalendar.history.order_by("history_id").values_list("history_type", "history_user")
     )
     assert kinds == [("+", manager.pk), ("~", manager.pk), ("-", manager.pk)]
+
+
+def test_the_calendar_a_case_gets_follows_each_change_of_the_cached_configuration(manager, billing, care):
+    """calendar_for reads the departments' calendars and the default from the configuration cache: each
+    write (set, change, clear, a new default, a deleted calendar) is seen by the next read."""
+    office, always = make_calendar(manager), make_calendar(manager, name="Always", always_open=True)
+    assert sla.calendar_for(None, billing.pk) is None  # cached: nothing of its own, no default
+    sla_config.department_calendar_set(actor=manager, department=billing, calendar=office)
+    assert sla.calendar_for(None, billing.pk) == office and sla.calendar_for(None, care.pk) is None
+    sla_config.department_calendar_set(actor=manager, department=billing, calendar=always)
+    assert sla.calendar_for(None, billing.pk) == always
+    sla_config.calendar_update(
+        actor=manager, calendar=office, expected_version=office.version, changes={"is_default": True}
+    )
+    assert sla.calendar_for(None, care.pk) == office and sla.calendar_for(None, None) == office
+    sla_config.department_calendar_set(actor=manager, department=billing, calendar=None)
+    assert sla.calendar_for(None, billing.pk) == office  # the default, now
 
 
 def test_the_holidays_of_a_year_are_the_presets_and_the_own_dates(manager):
