@@ -77,7 +77,8 @@ def insert(
     """INSERT `rows` of `model` in one statement; the new primary keys, in order (see the module)."""
     if not rows:
         return []
-    if returning and ignore_conflicts:
+    if returning and ignore_conflicts and (len(rows) != 1 or connection.vendor != "postgresql"):
+        # the keys would not line up with the rows: only one row on PostgreSQL (no key back: skipped)
         raise ValueError("a skipped row has no key to return: ignore_conflicts needs returning=False")
     varying = list(rows[0])
     shared = dict(same or {})

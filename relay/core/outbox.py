@@ -167,6 +167,14 @@ def emit(
     }
     if key is None:
         event = OutboxEvent.objects.create(**fields)
+    elif db.vendor == "postgresql":  # ON CONFLICT DO NOTHING: no savepoint's two round trips
+        now = clock.now()
+        row = {**fields, "created_at": now, "available_at": now}
+        inserted = bulk.insert(OutboxEvent, [row], ignore_conflicts=True)
+        if not inserted:  # the constraint decides: this business event is already recorded
+            return OutboxEvent.objects.get(key=key)
+        event = OutboxEvent(id=inserted[0], **row)
+        event._state.adding, event._state.db = False, db.alias
     else:
         try:
             with transaction.atomic():

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.forms.models import model_to_dict
 from simple_history.utils import bulk_create_with_history
 
@@ -86,8 +87,16 @@ def test_json_values_and_conflicts_are_skipped_on_request():
 
 
 def test_a_skipped_row_has_no_key_to_return():
-    with pytest.raises(ValueError, match="returning=False"):
-        bulk.insert(OutboxEvent, [{"name": "x"}], ignore_conflicts=True)
+    rows = [{"name": "x", "key": "k1"}, {"name": "y", "key": "k2"}]
+    with pytest.raises(ValueError, match="returning=False"):  # the keys would not line up with the rows
+        bulk.insert(OutboxEvent, rows, ignore_conflicts=True)
+    if connection.vendor != "postgresql":
+        with pytest.raises(ValueError, match="returning=False"):
+            bulk.insert(OutboxEvent, rows[:1], ignore_conflicts=True)
+        return
+    first = bulk.insert(OutboxEvent, rows[:1], ignore_conflicts=True)  # one row: its key, or none
+    assert first == [OutboxEvent.objects.get(key="k1").pk]
+    assert bulk.insert(OutboxEvent, rows[:1], ignore_conflicts=True) == []
 
 
 def test_nothing_to_write_asks_nothing(django_assert_num_queries):

@@ -103,6 +103,10 @@ def test_the_same_idempotency_key_is_one_event(agent):
         other = outbox.emit("case.transferred", payload=payload(), recipients=[agent.pk], key="case:7:v4")
     assert first.pk == again.pk != other.pk
     assert OutboxEvent.objects.count() == 2
+    stored = OutboxEvent.objects.get(pk=first.pk)  # what emit returned is the row as written
+    fields = [f.attname for f in OutboxEvent._meta.concrete_fields]
+    assert [getattr(first, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert not first._state.adding
 
 
 def test_the_event_row_holds_what_deliveries_need(agent, supervisor):
