@@ -275,14 +275,11 @@ def party_list_rows(
     order = PARTY_ORDERINGS.get(ordering, PARTY_ORDERINGS[DEFAULT_PARTY_ORDERING])
     window = read_cursor(Party.objects.all(), order, cursor)
     chosen = {name: value for name, value in asdict(filters).items() if value}
-    if chosen.keys() <= _PREPARED_FILTERS:
-        if window is not None:
-            chosen.update(after=window.value, after_pk=window.pk)
-        backwards = window is not None and window.backwards
-        rows = _LIST_PAGE.fetch(actor=actor, order=order, backwards=backwards, size=size, **chosen)
-    else:
-        qs = party_filter(party_queryset(actor=actor), filters).values(*LIST_ROW_FIELDS)
-        rows = list(keyset(qs, order, window)[: size + 1])
+    values = dict(chosen, actor=actor, order=order, size=size, backwards=bool(window and window.backwards))
+    if window is not None:
+        values.update(after=window.value, after_pk=window.pk)
+    prepared_read = chosen.keys() <= _PREPARED_FILTERS
+    rows = _LIST_PAGE.fetch(**values) if prepared_read else list(_list_page(**values))
     return page_of(rows, ordering=order, window=window, size=size)
 
 
