@@ -64,3 +64,15 @@ def test_a_deferred_task_waits_for_its_time():
         assert [t.id for t in HUEY.read_schedule(later)] == [message.id]
     finally:
         HUEY.storage = original
+
+
+def test_the_queue_file_is_wal_without_a_sync_per_enqueue(tmp_path):
+    """synchronous=NORMAL (1), as the main database: an enqueue is a write, not an fsync."""
+    from relay.config.huey import QueueFileStorage
+
+    storage = QueueFileStorage("relay-test", filename=str(tmp_path / "queue.sqlite3"))
+    storage.enqueue(b"wake up")
+    conn = storage.conn
+    assert conn.execute("pragma journal_mode").fetchone() == ("wal",)
+    assert conn.execute("pragma synchronous").fetchone() == (1,)
+    assert storage.dequeue() == b"wake up"
