@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -9,6 +10,7 @@ from django.db import models
 
 from relay.core import clock
 from relay.core.audit import with_actor
+from relay.core.constraints import validate_constraints
 from relay.core.exceptions import ConflictError
 
 
@@ -40,7 +42,8 @@ def apply_changes[M: models.Model](instance: M, changes: dict[str, Any], *, allo
 def full_clean(instance: models.Model) -> None:
     """`Model.full_clean`, except that a foreign key set to a loaded, saved object is not looked up again
     (Django checks each one with a query; the service had the object in hand). Unique and check
-    constraints are still validated over every field."""
+    constraints are still validated over every field, the check constraints that Python can answer
+    without a query (relay.core.constraints)."""
     loaded = [
         field.name
         for field in instance._meta.concrete_fields
@@ -57,7 +60,7 @@ def full_clean(instance: models.Model) -> None:
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
     invalid = {name for name in errors if name != NON_FIELD_ERRORS}
-    for check in (instance.validate_unique, instance.validate_constraints):
+    for check in (instance.validate_unique, partial(validate_constraints, instance)):
         try:
             check(exclude=invalid)
         except ValidationError as exc:
