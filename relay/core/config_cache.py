@@ -27,12 +27,33 @@ def _connection() -> Any:
     return connections[router.db_for_read(ConfigGeneration)]
 
 
+class _Generation:
+    """The token a transaction read or wrote, kept as a no-op on-commit callback: Django drops it when the
+    transaction ends, and with the savepoint it was registered in when that is rolled back."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self) -> None:
+        pass
+
+
 def token() -> str | None:
     """The current generation (None when its row is missing: nothing is cached then). One primary-key
-    read, hand-written: a fraction of the ORM query it saves."""
-    with _connection().cursor() as cursor:
+    read, hand-written: a fraction of the ORM query it saves; in a transaction, once (a service reads
+    several cached values in one operation), as if all of them had been read at its first."""
+    connection = _connection()
+    if connection.in_atomic_block:
+        for _, func, _ in reversed(connection.run_on_commit):
+            if isinstance(func, _Generation):
+                return func.token
+    with connection.cursor() as cursor:
         cursor.execute(f"SELECT token FROM {ConfigGeneration._meta.db_table} WHERE id = 1")  # noqa: S608
         row = cursor.fetchone()
+    if row and connection.in_atomic_block:
+        connection.on_commit(_Generation(row[0]))
     return row[0] if row else None
 
 
@@ -52,11 +73,23 @@ def bump(**_: Any) -> None:
     """The configuration changed (in the current transaction): a new generation."""
     new = secrets.token_hex(8)
     table = ConfigGeneration._meta.db_table
-    with _connection().cursor() as cursor:
+    connection = _connection()
+    with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (id, token) VALUES (1, %s) ON CONFLICT (id) DO UPDATE SET token = %s",  # noqa: S608
             [new, new],
         )
+    if connection.in_atomic_block:
+        connection.on_commit(_Generation(new))
+
+
+def forget_generation() -> None:
+    """Tests (query-count pins): the next read in this transaction asks the database again, as the first
+    read of a new transaction does."""
+    connection = _connection()
+    connection.run_on_commit = [
+        entry for entry in connection.run_on_commit if not isinstance(entry[1], _Generation)
+    ]
 
 
 def clear() -> None:

@@ -19,12 +19,13 @@ from relay.notifications.models import Notification
 
 # queries of one case_open; the transaction's BEGIN/COMMIT (or the test's savepoint) included
 # each opening also reads the active SLA policies (none here: no clock, no calendar); the rules, the
-# default status and the policies come from the per-process configuration cache, each for one primary-key
-# read of the configuration generation (relay.core.config_cache). The keyed outbox row: an insert with
-# ON CONFLICT DO NOTHING on PostgreSQL, an insert in a savepoint (two statements more) on SQLite
+# default status and the policies come from the per-process configuration cache, for one primary-key
+# read of the configuration generation per transaction (relay.core.config_cache). The keyed outbox row:
+# an insert with ON CONFLICT DO NOTHING on PostgreSQL, an insert in a savepoint (two statements more) on
+# SQLite
 _OUTBOX_SAVEPOINT = 0 if connection.vendor == "postgresql" else 2
-OPEN_IN_A_CHOSEN_DEPARTMENT = 15 + _OUTBOX_SAVEPOINT
-OPEN_ROUTED_BY_A_ROUND_ROBIN_RULE = 19 + _OUTBOX_SAVEPOINT
+OPEN_IN_A_CHOSEN_DEPARTMENT = 14 + _OUTBOX_SAVEPOINT
+OPEN_ROUTED_BY_A_ROUND_ROBIN_RULE = 17 + _OUTBOX_SAVEPOINT
 # a drain of one batch: claim (in its transaction), read the batch, the recipients and their preferences,
 # every notice and delivery row in one transaction, mark the batch dispatched, the last (empty) claim.
 # Nothing per event delivered in the app (was 8 a event); e-mail adds one row per message sent,

@@ -115,3 +115,50 @@ def test_callers_get_their_own_copies_of_cached_rows():
     status.name = "changed by a caller"
     assert default_status(StatusCategory.NEW).name != "changed by a caller"
     assert RoutingRule.objects.count() == 0
+
+
+def _token_reads(queries) -> int:
+    return sum("core_configgeneration" in q["sql"] and q["sql"].startswith("SELECT") for q in queries)
+
+
+def test_a_transaction_reads_the_generation_once_and_sees_its_own_changes():
+    from django.test.utils import CaptureQueriesContext
+
+    load = Loader()
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        assert [config_cache.cached("k", load) for _ in range(3)] == [1, 1, 1]
+        DepartmentFactory(name="Water")  # a watched write: a new generation, known without a read
+        assert config_cache.cached("k", load) == 2
+        assert config_cache.cached("k", load) == 2
+    assert _token_reads(queries.captured_queries) == 1
+
+
+def test_a_rolled_back_savepoint_takes_its_generation_with_it():
+    with transaction.atomic():
+        assert _names() == []
+        before = config_cache.token()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            DepartmentFactory(name="Water")
+            assert config_cache.token() != before and _names() == ["Water"]
+            raise RuntimeError
+        assert config_cache.token() == before
+        assert _names() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_transaction_reads_the_generation_again():
+    config_cache.bump()  # a flush between tests removed the row
+    with transaction.atomic():
+        assert _names() == []
+
+    def elsewhere() -> None:
+        try:
+            DepartmentFactory(name="Water")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    with transaction.atomic():
+        assert _names() == ["Water"]
