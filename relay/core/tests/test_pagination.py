@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from relay.core.exceptions import ApplicationError
-from relay.core.pagination import Ordering, paginate
+from relay.core.pagination import Ordering, keyset, paginate, read_cursor
 from relay.core.testing.factories import PartyFactory
 from relay.customers.models import Party
 
@@ -58,3 +58,29 @@ def test_a_forged_cursor_is_a_clear_error(cursor):
     with pytest.raises(ApplicationError) as error:
         paginate(Party.objects.all(), ordering=Ordering("name_key"), cursor=cursor, size=10)
     assert "cursor" in error.value.errors
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_page_after_a_cursor_seeks_the_index_by_key_and_id(descending):
+    """A row comparison, (name_key, id) > (value, pk), so that PostgreSQL's (name_key, id) index starts at the
+    cursor instead of at the first row of its name (a name shared by hundreds is read past on every page)."""
+    from django.db import connection
+
+    parties = [PartyFactory(display_name="Same Name") for _ in range(3)]
+    ordering = Ordering("name_key", descending=descending)
+    first = paginate(Party.objects.all(), ordering=ordering, cursor=None, size=1)
+    qs = keyset(Party.objects.all(), ordering, read_cursor(Party.objects.all(), ordering, first.next_cursor))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            sql, params = qs.query.sql_with_params()
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = " ".join(row[0] for row in cursor.fetchall())
+            assert "Index Cond: (ROW(" in plan, plan
+        else:
+            sql, params = qs.query.sql_with_params()
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "USING INDEX party_name_key_idx" in plan, plan  # SQLite 3.40 seeks by the first column
+    assert [p.pk for p in qs] == [p.pk for p in (parties[1:] if not descending else parties[-2::-1])]
