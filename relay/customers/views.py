@@ -113,7 +113,13 @@ def party_list(request: HttpRequest) -> HttpResponse:
     active = {k: v for k, v in params.items() if v and k != "ordering"}
     ordering = ordering_from(request.GET)
     filters, errors, owner = selectors.PartyFilters(), None, None
-    if active.keys() & _FILTER_NAMES:  # the form costs as much as the query: only built for a filter
+    chosen = {name: str(value) for name, value in active.items() if name in _FILTER_NAMES}
+    if chosen and all(value in _CHOICE_VALUES.get(name, ()) for name, value in chosen.items()):
+        # valid choices only (role, stage, kind): what the form would clean them to
+        filters = selectors.PartyFilters(
+            role=chosen.get("role", ""), stage=chosen.get("stage", ""), kind=chosen.get("kind", "")
+        )
+    elif chosen:  # the form costs more than the query: only built for a filter it has to parse
         filterset = PartyFilterSet(request.GET, queryset=Party.objects.none())
         if filterset.is_valid():
             filters = _filters(filterset.form.cleaned_data)
@@ -152,6 +158,11 @@ def party_list(request: HttpRequest) -> HttpResponse:
 
 
 _FILTER_NAMES = frozenset(PartyFilterSet.base_filters)
+# role, stage and kind: a value is valid when it is one of the filter's choices, and is then used as given
+_CHOICE_VALUES = {
+    name: frozenset(str(value) for value, _ in PartyFilterSet.base_filters[name].extra["choices"])
+    for name in ("role", "stage", "kind")
+}
 _FILTER_CHOICES = {
     "role": [("", "Any role"), *PartyRole.choices],
     "stage": [("", "Any stage"), *LifecycleStage.choices],
