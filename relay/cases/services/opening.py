@@ -16,7 +16,15 @@ from relay.activities.models import TimelineEntry
 from relay.activities.services import InteractionInput, interaction_log
 from relay.cases import events, recipients
 from relay.cases.choices import EventKind, LinkKind, Priority, StatusCategory
-from relay.cases.models import Case, CaseCategory, CaseLink, CaseNumber, CaseStatusSpan, format_case_number
+from relay.cases.models import (
+    Case,
+    CaseCategory,
+    CaseLink,
+    CaseNumber,
+    CaseStatusSpan,
+    SlaClock,
+    format_case_number,
+)
 from relay.cases.services import routing, sla
 from relay.cases.services._base import (
     _add_watcher,
@@ -134,12 +142,13 @@ def _open(
     )
     status = default_status(StatusCategory.OPEN if assignee else StatusCategory.NEW)
     case.status, case.status_category = status, status.category
+    clocks = sla.sync(case, at=now, opened=True)  # before the insert: it writes the SLA badge too
     with_actor(case, actor)
     case.save()
     CaseStatusSpan.objects.create(
         case=case, status=status, category=status.category, entered_at=now, entered_by=actor
     )
-    sla.sync(case, at=now, opened=True)
+    SlaClock.objects.bulk_create(clocks)
     watched = False
     for watcher in watchers:
         watched = _add_watcher(case, watcher, actor=actor) is not None or watched

@@ -77,6 +77,18 @@ def test_a_case_opened_friday_at_1655_is_due_on_monday(friday_case):
     assert clocks[SlaTarget.RESOLVE].next_at == clocks[SlaTarget.RESOLVE].warn_at
 
 
+def test_the_opening_insert_writes_the_badge_and_the_clocks_follow_in_one_insert(
+    open_case, sla_policy, sla_team
+):
+    from relay.core.testing.queries import count_queries
+
+    open_case(priority=Priority.HIGH)  # warm-up
+    _, sql, case = count_queries(lambda: open_case(priority=Priority.HIGH))
+    assert not [q for q in sql if q.startswith('UPDATE "cases_case"')], sql
+    assert len([q for q in sql if q.startswith('INSERT INTO "cases_slaclock"')]) == 1
+    assert _fresh(case).sla_status == SlaStatus.ON_TIME and len(_clocks(case)) == 3
+
+
 def test_a_case_without_a_matching_policy_has_no_clock(open_case, sla_policy):
     case = open_case(priority=Priority.LOW)
     assert not SlaClock.objects.filter(case=case).exists()
