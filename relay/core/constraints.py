@@ -1,4 +1,4 @@
-"""Model constraints validated without a query where the database's answer is known in advance.
+"""Model constraints validated without a query where the database's answer is known in advance (ADR 0021).
 
 Django validates a `CheckConstraint` by asking the database (`SELECT 1 WHERE <condition>` inside a
 savepoint: three statements per constraint and save). Most of Relay's checks compare a field with a
