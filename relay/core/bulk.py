@@ -9,6 +9,9 @@ compiler over every field of every row; under a sweep of 100,000 breaches that w
 * `insert_with_history(...)`: the same, and the django-simple-history row of each new row (as
   `bulk_create_with_history` writes it: type "+", the batch's date, no user, our `history_origin`).
 * `update(objs, fields)`: UPDATE each instance's `fields` by primary key.
+* `insert_once(instance)`: insert one unsaved instance unless a unique constraint says its row exists
+  (`INSERT … ON CONFLICT DO NOTHING RETURNING` on PostgreSQL, one statement; an insert in a savepoint
+  on SQLite).
 
 On PostgreSQL each is one statement over `unnest(...)` of one typed array a column that varies; the
 shared values are plain parameters. SQLite (the laptop set-up) goes through Django's own bulk methods.
@@ -22,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, models
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 
@@ -143,6 +146,31 @@ def insert_with_history(
         returning=False,
     )
     return pks
+
+
+def insert_once(instance: models.Model) -> bool:
+    """Insert the unsaved `instance`; False, and nothing written, when a unique constraint says the row is
+    there already (the database decides: safe under concurrency). When inserted its primary key is set.
+    For models no signal receiver listens to: none is sent on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        try:
+            with transaction.atomic():
+                instance.save(force_insert=True)
+        except IntegrityError:
+            return False
+        return True
+    model = type(instance)
+    row = {
+        field.attname: field.pre_save(instance, add=True)  # auto_now_add fields take their time here
+        for field in model._meta.concrete_fields
+        if not (field.primary_key and getattr(instance, field.attname) is None)
+    }
+    inserted = insert(model, [row], ignore_conflicts=True)
+    if not inserted:
+        return False
+    instance.pk = inserted[0]
+    instance._state.adding, instance._state.db = False, connection.alias
+    return True
 
 
 def update(objs: Sequence[Any], fields: Sequence[str]) -> None:

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Exists, F, OuterRef
 
 from relay.core import bulk, clock
@@ -165,22 +165,11 @@ def emit(
         "recipients": _recipient_ids(recipients, payload.get("actor_id")),
         "key": key,
     }
+    event = OutboxEvent(**fields)
     if key is None:
-        event = OutboxEvent.objects.create(**fields)
-    elif db.vendor == "postgresql":  # ON CONFLICT DO NOTHING: no savepoint's two round trips
-        now = clock.now()
-        row = {**fields, "created_at": now, "available_at": now}
-        inserted = bulk.insert(OutboxEvent, [row], ignore_conflicts=True)
-        if not inserted:  # the constraint decides: this business event is already recorded
-            return OutboxEvent.objects.get(key=key)
-        event = OutboxEvent(id=inserted[0], **row)
-        event._state.adding, event._state.db = False, db.alias
-    else:
-        try:
-            with transaction.atomic():
-                event = OutboxEvent.objects.create(**fields)
-        except IntegrityError:  # the constraint decides: this business event is already recorded
-            return OutboxEvent.objects.get(key=key)
+        event.save()
+    elif not bulk.insert_once(event):  # the constraint decides: this business event is already recorded
+        return OutboxEvent.objects.get(key=key)
     _drain_after_commit(db)
     return event
 

@@ -124,3 +124,22 @@ def test_update_writes_the_named_fields_only(django_assert_num_queries):
         ("Renamed 0", ""),
         ("Renamed 1", ""),
     ]
+
+
+def test_insert_once_writes_a_new_row_as_save_would_and_skips_one_the_constraint_refuses():
+    from django.test.utils import CaptureQueriesContext
+
+    first = OutboxEvent(name="case.created", payload={"title": "t"}, recipients=[1], key="k-1")
+    assert bulk.insert_once(first) is True
+    assert first.pk is not None and not first._state.adding
+    assert model_to_dict(OutboxEvent.objects.get(pk=first.pk)) == model_to_dict(first)
+
+    again = OutboxEvent(name="case.created", payload={"title": "other"}, recipients=[2], key="k-1")
+    with CaptureQueriesContext(connection) as queries:
+        assert bulk.insert_once(again) is False
+    assert again.pk is None and OutboxEvent.objects.filter(key="k-1").count() == 1
+    assert OutboxEvent.objects.get(key="k-1").payload == {"title": "t"}  # nothing of the second written
+    statements = len(queries.captured_queries)
+    # SQLite: SAVEPOINT, INSERT, ROLLBACK TO SAVEPOINT, RELEASE
+    assert statements == (1 if connection.vendor == "postgresql" else 4)
+    assert bulk.insert_once(OutboxEvent(name="case.created", payload={"title": "t"}, key="k-2"))  # usable

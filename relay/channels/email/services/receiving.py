@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from relay.accounts.models import User
 from relay.activities.choices import Direction as EntryDirection
@@ -45,7 +45,7 @@ from relay.channels.email.models import (
     QuarantinedMessage,
     SendStatus,
 )
-from relay.core import clock
+from relay.core import bulk, clock
 from relay.core.choices import Channel
 from relay.core.exceptions import ApplicationError
 from relay.core.models import Source
@@ -205,10 +205,7 @@ def _receive(
         status=SendStatus.RECEIVED,
         automated=parsed.automated[:100],
     )
-    try:
-        with transaction.atomic():
-            message.save()
-    except IntegrityError:  # the constraint decides: this message was taken in before
+    if not bulk.insert_once(message):  # the constraint decides: this message was taken in before
         existing = EmailMessage.objects.select_related("case").get(
             mailbox=mailbox, message_id=message.message_id
         )
