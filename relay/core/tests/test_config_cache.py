@@ -75,10 +75,8 @@ def test_without_the_generation_row_nothing_is_cached_until_a_write_puts_it_back
     assert load.calls == 3
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_change_committed_by_another_connection_is_seen():
-    config_cache.bump()  # a flush between tests removed the row
-    assert _names() == []
+def _commit_a_department_elsewhere() -> None:
+    """A watched write committed by another connection (a thread has its own)."""
 
     def elsewhere() -> None:
         try:
@@ -89,6 +87,14 @@ def test_a_change_committed_by_another_connection_is_seen():
     thread = threading.Thread(target=elsewhere)
     thread.start()
     thread.join()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_by_another_connection_is_seen():
+    config_cache.bump()  # a flush between tests removed the row
+    assert _names() == []
+
+    _commit_a_department_elsewhere()
     assert _names() == ["Water"]
 
 
@@ -151,14 +157,6 @@ def test_the_next_transaction_reads_the_generation_again():
     with transaction.atomic():
         assert _names() == []
 
-    def elsewhere() -> None:
-        try:
-            DepartmentFactory(name="Water")
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=elsewhere)
-    thread.start()
-    thread.join()
+    _commit_a_department_elsewhere()
     with transaction.atomic():
         assert _names() == ["Water"]
