@@ -52,9 +52,14 @@ def token() -> str | None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT token FROM {ConfigGeneration._meta.db_table} WHERE id = 1")  # noqa: S608
         row = cursor.fetchone()
-    if row and connection.in_atomic_block:
-        connection.on_commit(_Generation(row[0]))
+    if row:
+        _remember(connection, row[0])
     return row[0] if row else None
+
+
+def _remember(connection: Any, generation: str) -> None:
+    if connection.in_atomic_block:
+        connection.on_commit(_Generation(generation))
 
 
 def cached[T](key: str, load: Callable[[], T]) -> T:
@@ -79,8 +84,7 @@ def bump(**_: Any) -> None:
             f"INSERT INTO {table} (id, token) VALUES (1, %s) ON CONFLICT (id) DO UPDATE SET token = %s",  # noqa: S608
             [new, new],
         )
-    if connection.in_atomic_block:
-        connection.on_commit(_Generation(new))
+    _remember(connection, new)
 
 
 def forget_generation() -> None:

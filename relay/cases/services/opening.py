@@ -142,7 +142,7 @@ def _open(
     )
     status = default_status(StatusCategory.OPEN if assignee else StatusCategory.NEW)
     case.status, case.status_category = status, status.category
-    clocks = sla.sync(case, at=now, opened=True)  # before the insert: it writes the SLA badge too
+    clocks = sla.sync(case, at=now)  # before the insert, which writes the SLA badge too
     with_actor(case, actor)
     case.save()
     CaseStatusSpan.objects.create(

@@ -276,19 +276,19 @@ def sync(
     at: datetime | None = None,
     responded: bool = False,
     transferred: bool = False,
-    opened: bool = False,
     policies: Sequence[SlaPolicy] | None = None,
 ) -> list[SlaClock]:
     """Bring the case's clocks in line with the case as it now is (see the module docstring).
 
     `responded`: the customer was just updated (restarts the update clock). `transferred`: the case just
-    changed department or handler (restarts every clock when the policy says so). `opened`: the case is
-    being opened and has no clocks yet; when it is not inserted yet, its badge is set on it for its insert
-    to write (no update after it), and the new clocks are returned unsaved: the caller inserts them
-    (`SlaClock.objects.bulk_create`) once the case has its id."""
+    changed department or handler (restarts every clock when the policy says so). A case being opened,
+    not inserted yet, has no clocks: its badge is set on it for its insert to write (no update after it),
+    and its new clocks are returned unsaved, for the caller to insert (`SlaClock.objects.bulk_create`)
+    once the case has its id."""
     at = at or clock_module.now()
     clocks: dict[str, SlaClock] = {}
-    if not opened:  # a case opened in this transaction has no clocks yet
+    opening = case._state.adding
+    if not opening:
         rows = SlaClock.objects.filter(case=case).select_related("policy", "calendar")
         clocks = {c.target: c for c in rows}
     changed: list[SlaClock] = []
@@ -336,7 +336,7 @@ def sync(
                 _run_or_pause(c, at, waiting=waiting)
                 _plan(c)
             changed.append(c)
-    if case._state.adding:
+    if opening:
         case.sla_status, case.sla_due_at = badge(clocks.values(), at)
         return list(clocks.values())
     new = [c for c in changed if c.pk is None]
