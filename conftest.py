@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.servers.basehttp import WSGIServer
+from django.test import override_settings
 from django.test.testcases import LiveServerThread
 from hypothesis import HealthCheck, settings
 
-from relay.accounts.choices import Role
-from relay.core.testing.factories import DepartmentFactory, IdentifierSchemeFactory, UserFactory
+from relay.core.testing import people
+from relay.core.testing.concurrency import snapshot_migrated_sqlite
 
 # Property tests judge their examples, not the machine: generating inputs or running an example is
 # slower on a busy or slow CI machine, and Hypothesis' timing checks would fail the test for it.
@@ -67,10 +70,39 @@ def _flush_by_delete_on_postgresql():
     ops.sql_flush = truncate
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Real hashing costs ~0.3 s a user; tests don't need it (login flows still run the same code)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+@pytest.fixture(scope="session", autouse=True)
+def _migrated_sqlite(django_db_setup, django_db_blocker, tmp_path_factory) -> Path | None:
+    """On SQLite: the freshly migrated test database, copied to a file before any test runs (see
+    `own_sqlite`). None on PostgreSQL."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return None
+    path = tmp_path_factory.mktemp("migrated") / "relay.sqlite3"
+    with django_db_blocker.unblock():
+        snapshot_migrated_sqlite(path)
+    return path
+
+
+@pytest.fixture
+def own_sqlite(_migrated_sqlite, tmp_path) -> Path:
+    """A SQLite file of the test's own, migrated, for the test's subprocesses (on SQLite runs: the suite's
+    database is in memory, and no other process can open it)."""
+    path = tmp_path / "own.sqlite3"
+    if _migrated_sqlite is not None:
+        shutil.copyfile(_migrated_sqlite, path)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_settings():
+    """Real password hashing costs ~0.3 s a user; tests don't need it (login flows still run the same code).
+    WhiteNoise finds a static file when it is asked for instead of listing them all when its middleware
+    starts, which every test client's handler does (~30 ms a client, thousands of clients a run)."""
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], WHITENOISE_AUTOREFRESH=True
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -84,54 +116,45 @@ def _fresh_config_cache():
 
 @pytest.fixture
 def departments(db):
-    return {
-        name: DepartmentFactory(name=name)
-        for name in ("Customer Care", "Technical Support", "Billing", "Sales", "Marketing")
-    }
+    return people.departments()
 
 
 @pytest.fixture
 def agent(db, departments):
-    return UserFactory(username="agent", role=Role.AGENT, departments=[departments["Customer Care"]])
+    return people.USERS["agent"](departments)
 
 
 @pytest.fixture
 def other_agent(db, departments):
     """An agent of another department."""
-    return UserFactory(username="billing_agent", role=Role.AGENT, departments=[departments["Billing"]])
+    return people.USERS["other_agent"](departments)
 
 
 @pytest.fixture
 def supervisor(db, departments):
-    return UserFactory(
-        username="supervisor", role=Role.SUPERVISOR, departments=[departments["Customer Care"]]
-    )
+    return people.USERS["supervisor"](departments)
 
 
 @pytest.fixture
 def manager(db):
-    return UserFactory(username="manager", role=Role.MANAGER)
+    return people.USERS["manager"]({})
 
 
 @pytest.fixture
 def admin_user(db):
-    return UserFactory(username="admin", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    return people.USERS["admin_user"]({})
 
 
 @pytest.fixture
 def auditor(db):
-    return UserFactory(username="auditor", role=Role.AUDITOR)
+    return people.USERS["auditor"]({})
 
 
 @pytest.fixture
 def inactive_user(db):
-    return UserFactory(username="gone", role=Role.AGENT, is_active=False)
+    return people.USERS["inactive_user"]({})
 
 
 @pytest.fixture
 def schemes(db):
-    return {
-        "account": IdentifierSchemeFactory(code="account", name="Account number", is_sensitive=False),
-        "tax_id": IdentifierSchemeFactory(code="tax_id", name="Tax ID", is_sensitive=True),
-        "citizen": IdentifierSchemeFactory(code="citizen", name="Citizen number", is_sensitive=True),
-    }
+    return people.schemes()

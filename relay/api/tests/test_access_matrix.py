@@ -17,6 +17,7 @@ import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
@@ -31,6 +32,7 @@ from relay.cases.services.sla_config import CalendarInput, PolicyInput
 from relay.cases.tests.factories import CaseCategoryFactory
 from relay.commerce import services as commerce
 from relay.commerce.models import CreditTerms, Invoice, Order, Payment, Product, Subscription
+from relay.core.testing import people
 from relay.customers import services
 from relay.customers.services import ContactInput, IdentifierInput, PartyInput
 from relay.notifications import services as inbox
@@ -520,17 +522,31 @@ MATRIX: dict[tuple[str, str], Cell] = {
 }
 
 
-@pytest.fixture
-def world(agent, other_agent, supervisor, manager, admin_user, auditor, inactive_user, schemes, departments):
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The records every row reads, built once for the module (`shared_data`: each test's writes roll
+    back, the world with the module)."""
+    media = override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"))
+    with media, people.shared_data(django_db_blocker):
+        with django_db_blocker.unblock():
+            world = _world()
+        yield world
+
+
+def _world() -> dict[str, Any]:
+    departments = people.departments()
+    people.schemes()
+    made = {name: make(departments) for name, make in people.USERS.items()}
     users = {
-        "agent": agent,
-        "other_agent": other_agent,
-        "supervisor": supervisor,
-        "manager": manager,
-        "admin": admin_user,
-        "auditor": auditor,
-        "inactive": inactive_user,
+        "agent": made["agent"],
+        "other_agent": made["other_agent"],
+        "supervisor": made["supervisor"],
+        "manager": made["manager"],
+        "admin": made["admin_user"],
+        "auditor": made["auditor"],
+        "inactive": made["inactive_user"],
     }
+    agent, manager = users["agent"], users["manager"]
     party = services.party_create(
         actor=agent,
         data=PartyInput(
@@ -713,11 +729,6 @@ def _client(world: dict[str, Any], actor: str) -> APIClient:
         _, raw = api_token_create(user=world["users"][actor])
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.mark.parametrize(("route", "method"), sorted(MATRIX), ids=lambda v: str(v))

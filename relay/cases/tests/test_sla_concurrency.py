@@ -120,8 +120,8 @@ def test_a_worker_killed_mid_sweep_leaves_nothing_and_the_next_sweep_does_it_onc
 
 
 @pytest.mark.slow
-def test_on_sqlite_a_killed_sweep_leaves_nothing_and_two_sweeps_at_once_do_each_breach_once(tmp_path: Path):
-    summary = run_on_own_sqlite("relay.cases.tests.sla_sqlite_crash", tmp_path)
+def test_on_sqlite_a_killed_sweep_leaves_nothing_and_two_sweeps_at_once_do_each_breach_once(own_sqlite: Path):
+    summary = run_on_own_sqlite("relay.cases.tests.sla_sqlite_crash", own_sqlite)
     assert summary["error"] is None
     assert summary["alerts_after_kill"] == 0  # the killed sweep's batch rolled back with it
     assert sum(summary["breaches_per_sweep"]) == CASES

@@ -15,16 +15,20 @@ from relay.commerce.models import CreditTerms, Invoice, Order, OrderLine, Produc
 from relay.commerce.selectors import party_account
 from relay.commerce.tests.test_services import snapshot
 from relay.core.demo import load_demo
+from relay.core.testing import people
 from relay.customers.models import Party
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo():
-    with time_machine.travel("2026-12-01T09:00:00Z", tick=False):
-        load_demo(parties=60)
-    return Party.objects.get(display_name="John Carter")
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """Loaded once for the module's tests (`shared_data`: each test's writes roll back)."""
+    with people.shared_data(django_db_blocker):
+        with django_db_blocker.unblock(), time_machine.travel("2026-12-01T09:00:00Z", tick=False):
+            load_demo(parties=60)
+            john = Party.objects.get(display_name="John Carter")
+        yield john
 
 
 def test_john_owes_the_november_bill_and_his_line_is_suspended(demo):

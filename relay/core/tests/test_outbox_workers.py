@@ -47,18 +47,18 @@ def _redis():
     return client
 
 
-def _database_url(tmp_path: Path) -> str:
+def _database_url(own_sqlite: Path) -> str:
     if connection.vendor == "postgresql":
         s = connection.settings_dict
         password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
         return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-    return f"sqlite:///{tmp_path / 'outbox.sqlite3'}"
+    return f"sqlite:///{own_sqlite}"
 
 
 class Cluster:
     """The processes of one test, all on the same database, queue and mail log."""
 
-    def __init__(self, tmp_path: Path, tasks: str):
+    def __init__(self, tmp_path: Path, own_sqlite: Path, tasks: str):
         self.tmp = tmp_path
         self.mail_log = tmp_path / "mail.log"
         self.mail_log.touch()
@@ -66,7 +66,7 @@ class Cluster:
         self.env = {k: v for k, v in os.environ.items() if k not in dropped}
         self.env.update(
             DJANGO_SETTINGS_MODULE="relay.core.tests.outbox_worker_settings",
-            DATABASE_URL=_database_url(tmp_path),
+            DATABASE_URL=_database_url(own_sqlite),
             RELAY_TASKS=tasks,
             RELAY_VAR_DIR=str(tmp_path),
             RELAY_TEST_MAIL_LOG=str(self.mail_log),
@@ -75,8 +75,6 @@ class Cluster:
         self.workers: list[subprocess.Popen] = []
 
     def run(self, *args: str, timeout: float = 300) -> dict:
-        # a guard against a hang, not a speed limit: "setup" migrates a new database, a minute or more
-        # on a slow machine
         out = subprocess.run(
             [sys.executable, "-m", "relay.core.tests.outbox_cluster", *args],
             cwd=ROOT,
@@ -127,18 +125,18 @@ class Cluster:
 
 
 @pytest.fixture
-def redis_cluster(tmp_path):
+def redis_cluster(tmp_path, own_sqlite):
     client = _redis()
     client.flushdb()
-    cluster = Cluster(tmp_path, f"redis://127.0.0.1:6379/{REDIS_DB}")
+    cluster = Cluster(tmp_path, own_sqlite, f"redis://127.0.0.1:6379/{REDIS_DB}")
     yield cluster
     cluster.stop()
     client.flushdb()
 
 
 @pytest.fixture
-def sqlite_cluster(tmp_path):
-    cluster = Cluster(tmp_path, "sqlite")
+def sqlite_cluster(tmp_path, own_sqlite):
+    cluster = Cluster(tmp_path, own_sqlite, "sqlite")
     yield cluster
     cluster.stop()
 

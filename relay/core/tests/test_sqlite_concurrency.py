@@ -9,8 +9,8 @@ from relay.core.testing.concurrency import run_on_own_sqlite
 
 
 @pytest.mark.slow
-def test_twenty_writer_threads_lose_nothing(tmp_path: Path):
-    summary = run_on_own_sqlite("relay.core.tests.sqlite_writers", tmp_path, timeout=300)
+def test_twenty_writer_threads_lose_nothing(own_sqlite: Path):
+    summary = run_on_own_sqlite("relay.core.tests.sqlite_writers", own_sqlite, timeout=300)
     assert summary["errors"] == []
     assert summary["created"] == summary["parties"] == 20 * 15
     assert summary["interactions"] == 20 * 15

@@ -29,12 +29,28 @@ def _default_statuses(db):
     migration.create_default_statuses(apps, None)
 
 
+PHONE_SETTINGS = {
+    "RELAY_TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+    "RELAY_PHONE_WEBHOOK_SECRET": SECRET,
+    "RELAY_BASE_URL": "https://relay.example.com",
+    "RELAY_PUSH": "database",
+}
+
+
 @pytest.fixture(autouse=True)
 def _phone_settings(settings):
-    settings.RELAY_TWILIO_AUTH_TOKEN = TWILIO_TOKEN
-    settings.RELAY_PHONE_WEBHOOK_SECRET = SECRET
-    settings.RELAY_BASE_URL = "https://relay.example.com"
-    settings.RELAY_PUSH = "database"
+    for name, value in PHONE_SETTINGS.items():
+        setattr(settings, name, value)
+
+
+def make_line(care) -> PhoneLine:
+    return PhoneLine.objects.create(number=LINE, name="Customer Care line", department=care)
+
+
+def make_caller():
+    party = PartyFactory(given_name="Grace", family_name="Hopper")
+    ContactPointFactory(party=party, kind="phone", raw="(415) 555-0142", normalized=CALLER)
+    return party
 
 
 @pytest.fixture
@@ -44,14 +60,12 @@ def care(departments):
 
 @pytest.fixture
 def line(care):
-    return PhoneLine.objects.create(number=LINE, name="Customer Care line", department=care)
+    return make_line(care)
 
 
 @pytest.fixture
 def caller(db):
-    party = PartyFactory(given_name="Grace", family_name="Hopper")
-    ContactPointFactory(party=party, kind="phone", raw="(415) 555-0142", normalized=CALLER)
-    return party
+    return make_caller()
 
 
 @pytest.fixture

@@ -6,23 +6,28 @@ same SQL: the keys cover what the row scopes read of the user."""
 from __future__ import annotations
 
 import datetime
+import importlib
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Model
+from django.test import override_settings
 
 from relay.accounts.choices import Role
 from relay.accounts.models import User
 from relay.cases.services import case_open, case_watch
 from relay.cases.tests.factories import CaseCategoryFactory
 from relay.channels.telephony import selectors as telephony
+from relay.channels.telephony.tests import conftest as phone
 from relay.channels.telephony.tests.test_pop import _ring, _sync_account
 from relay.commerce import selectors as commerce
 from relay.commerce.models import Product
 from relay.commerce.services import commerce_sync
 from relay.commerce.tests import conftest as shop
 from relay.core.prepared import Prepared
+from relay.core.testing import people
 from relay.core.testing.factories import (
     ExternalIdentifierFactory,
     InteractionFactory,
@@ -49,8 +54,44 @@ PREPARED = sorted(
 )
 
 
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """The caller's file and the users, built once for the module (`shared_data`: each test's writes roll
+    back, the world with the module)."""
+    with override_settings(**phone.PHONE_SETTINGS), people.shared_data(django_db_blocker):
+        with django_db_blocker.unblock():
+            importlib.import_module("relay.cases.migrations.0002_default_statuses").create_default_statuses(
+                apps, None
+            )
+            departments = people.departments()
+            schemes = people.schemes()
+            care = departments["Customer Care"]
+            phone.make_line(care)
+            caller = phone.make_caller()
+            manager = people.USERS["manager"](departments)
+            file = _file(caller, care, departments, manager, schemes)
+            users = _users(file, care, departments, people.USERS["inactive_user"](departments))
+        yield {"file": file, "caller": caller, "users": users}
+
+
 @pytest.fixture
-def file(line, caller, care, departments, manager, schemes):
+def file(world):
+    return world["file"]
+
+
+@pytest.fixture
+def caller(world):
+    return world["caller"]
+
+
+@pytest.fixture
+def users(world):
+    return world["users"]
+
+
+def _file(
+    caller: Any, care: Any, departments: dict[str, Any], manager: Any, schemes: dict[str, Any]
+) -> dict[str, Any]:
     """The caller's file with something for every read: an account, a case in Care and a confidential
     one in Billing, an interaction of each, an identifier, an employer, a trained recommender."""
     _sync_account(caller)
@@ -75,8 +116,7 @@ def file(line, caller, care, departments, manager, schemes):
     return {"call": _ring(), "secret": hidden, "other": PartyFactory()}
 
 
-@pytest.fixture
-def users(file, care, departments, inactive_user):
+def _users(file: dict[str, Any], care: Any, departments: dict[str, Any], inactive_user: Any) -> list[Any]:
     billing = departments["Billing"]
     everyone = [inactive_user]
     for role in Role.values:
