@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: run test setup setup-dev assets lint typecheck test-sqlite test-postgres bench clean
+.PHONY: run test setup setup-dev assets lint typecheck checks test-sqlite test-postgres lane-sqlite bench clean
 
 $(BIN)/python:
 	@py=$$(scripts/find-python) && echo "Creating $(VENV) with $$py" && "$$py" -m venv $(VENV)
@@ -48,6 +48,10 @@ lint: setup-dev
 typecheck: setup-dev
 	$(BIN)/mypy relay
 
+checks: setup-dev
+	$(BIN)/relay check --fail-level WARNING
+	$(BIN)/relay makemigrations --check --dry-run
+
 test-sqlite: setup-dev
 	@echo "== pytest on SQLite"
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -58,11 +62,17 @@ test-postgres: setup-dev
 		DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest $(PYTEST_ARGS); \
 	else echo "== PostgreSQL not reachable at $(TEST_DATABASE_URL): skipping the PostgreSQL run"; fi
 
-test: lint typecheck
-	$(BIN)/relay check --fail-level WARNING
-	$(BIN)/relay makemigrations --check --dry-run
-	@echo "== pytest on SQLite and on PostgreSQL, side by side (each run is one process: one core each)"
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+# Two lanes side by side, one core each: ruff, mypy, Django's checks and pytest on SQLite, one after the
+# other (the SQLite run is the shorter); pytest on PostgreSQL.
+test: setup-dev
+	@echo "== lint, type and migration checks then pytest on SQLite | pytest on PostgreSQL, side by side"
+	$(MAKE) --no-print-directory -j2 --output-sync=target lane-sqlite test-postgres
+
+lane-sqlite: setup-dev
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory typecheck
+	@$(MAKE) --no-print-directory checks
+	@$(MAKE) --no-print-directory test-sqlite
 
 bench: setup-dev
 	$(BIN)/python bench/run.py

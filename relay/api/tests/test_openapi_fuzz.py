@@ -64,14 +64,15 @@ def token(supervisor, schemes, settings, tmp_path):
 
 def _coverage_runs_here(case) -> bool:
     """The coverage phase (every boundary and negative case the document defines, ~120 requests an
-    operation) runs for half the operations on each database, chosen by a stable hash of the operation:
-    together the two runs cover every operation once, and each pays for half (it was 40 % of the suite).
-    The random examples run on both."""
+    operation) runs for each operation on one database, chosen by a stable hash of the operation: together
+    the two runs cover every operation once (it was 40 % of the suite). A quarter of the operations go to
+    PostgreSQL, the rest to SQLite: `make test` runs the two side by side and the PostgreSQL run, slower
+    on every test, is the longer one. The random examples run on both."""
     from django.db import connection
 
     if str(case.meta.phase.name) != "coverage":
         return True
-    on_postgres = zlib.crc32(case.operation.label.encode()) % 2 == 1
+    on_postgres = zlib.crc32(case.operation.label.encode()) % 4 == 1
     return on_postgres == (connection.vendor == "postgresql")
 
 
