@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP throughput with 16 concurrent clients against `relay serve` (gunicorn, 2 processes per core).
+# HTTP throughput with 16 concurrent clients against `relay serve` (gunicorn, one process per core).
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/relay_bench bench/http.sh
 # Served as behind a reverse proxy that logs: no gunicorn access log. Needs wrk (apt-get install wrk).
 # Loopback only; each run stops after DURATION seconds.

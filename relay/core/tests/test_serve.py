@@ -53,3 +53,12 @@ def test_the_access_log_can_be_left_to_the_reverse_proxy(monkeypatch, args, env)
 def test_wsgi_workers_on_request(monkeypatch):
     argv = _gunicorn_argv(monkeypatch, "--wsgi", "--workers", "3")
     assert "relay.config.wsgi" in argv and argv[argv.index("--workers") + 1] == "3"
+
+
+def test_one_worker_process_per_core_unless_told(monkeypatch):
+    monkeypatch.delenv("RELAY_WEB_WORKERS", raising=False)
+    monkeypatch.setattr("relay.core.management.commands.serve.os.cpu_count", lambda: 6)
+    argv = _gunicorn_argv(monkeypatch)
+    assert argv[argv.index("--workers") + 1] == "6"
+    argv = _gunicorn_argv(monkeypatch, env={"RELAY_WEB_WORKERS": "3"})
+    assert argv[argv.index("--workers") + 1] == "3"

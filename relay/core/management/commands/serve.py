@@ -28,8 +28,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=2 * (os.cpu_count() or 1),
-            help="gunicorn worker processes (2 per core)",
+            # One per core: the views are CPU-bound, and on a machine shared with PostgreSQL more processes
+            # only take turns (docs/benchmarks.md: 2 cores, list page 435 req/s with 2, 365 with 4)
+            default=int(os.environ.get("RELAY_WEB_WORKERS") or os.cpu_count() or 1),
+            help="gunicorn worker processes (one per core; RELAY_WEB_WORKERS)",
         )
         parser.add_argument(
             "--threads", type=int, default=1, help="threads per worker (processes scale better)"
