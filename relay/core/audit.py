@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import models
 from django.dispatch import receiver
+from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
@@ -53,6 +54,25 @@ class AuditedHistory(HistoricalRecords):
         for name, field in fields.items():
             field.db_index = name in self.indexed
         return fields
+
+    def finalize(self, sender: Any, **kwargs: Any) -> None:
+        super().finalize(sender, **kwargs)
+        descriptor = sender.__dict__.get(self.manager_name)
+        if type(descriptor) is HistoryDescriptor:
+            setattr(sender, self.manager_name, _HistoryDescriptor(descriptor))
+
+
+class _HistoryDescriptor(HistoryDescriptor):
+    """`instance.history` with its manager class made once. django-simple-history's descriptor builds
+    the class (`Manager.from_queryset`) on every access, and it reads the descriptor for every history
+    row it writes: about a twentieth of the CPU of an inbound e-mail."""
+
+    def __init__(self, original: HistoryDescriptor) -> None:
+        super().__init__(original.model, manager=original.manager_class, queryset=original.queryset_class)
+        self.manager_type = self.manager_class.from_queryset(self.queryset_class)
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        return self.manager_type(self.model, instance)
 
 
 @receiver(pre_create_historical_record)
