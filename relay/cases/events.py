@@ -72,6 +72,17 @@ def _kind_fields(*, by_user: bool) -> dict[str, Any]:
 
 
 def record(
+    *, case: Case, kind: str, actor: User | None, at: datetime, headline: str, **fields: Any
+) -> CaseEvent:
+    """Append an event to the case's history (`build`'s arguments). Without `entry` a timeline row is
+    written for it; with one (a call or e-mail linked to the case) that row already shows the event on the
+    party's timeline."""
+    event = build(case=case, kind=kind, actor=actor, at=at, headline=headline, **fields)
+    event.save()
+    return event
+
+
+def build(
     *,
     case: Case,
     kind: str,
@@ -90,12 +101,12 @@ def record(
     data: dict[str, Any] | None = None,
     entry: TimelineEntry | None = None,
 ) -> CaseEvent:
-    """Append an event to the case's history. Without `entry` a timeline row is written for it; with one
-    (a call or e-mail linked to the case) that row already shows the event on the party's timeline."""
+    """The event `record` appends, not saved yet (events written together go in one `bulk_create`); the
+    timeline row it needs is written now when no `entry` is given."""
     if entry is None:
         body = "\n\n".join(p for p in (f"Reason: {reason}" if reason else "", note) if p)
         entry = timeline_entry_for(case=case, actor=actor, at=at, headline=headline, body=body)
-    return CaseEvent.objects.create(
+    return CaseEvent(
         case=case,
         kind=kind,
         actor=actor,

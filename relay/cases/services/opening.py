@@ -19,6 +19,7 @@ from relay.cases.choices import EventKind, LinkKind, Priority, StatusCategory
 from relay.cases.models import (
     Case,
     CaseCategory,
+    CaseEvent,
     CaseLink,
     CaseNumber,
     CaseStatusSpan,
@@ -156,7 +157,7 @@ def _open(
     routed_text = decision.text[:1].upper() + decision.text[1:] if decision.lines else ""
     headline = f"Opened: {subject}"
     body = "\n\n".join(p for p in (description, routed_text) if p)
-    event = events.record(
+    event = events.build(
         case=case,
         kind=EventKind.CREATED,
         actor=actor,
@@ -169,18 +170,22 @@ def _open(
         to_assignee=assignee,
         data={"routed_by": routed_by, **(data or {})},
     )
+    opened = [event]
     if routed_text:
-        events.record(
-            case=case,
-            kind=EventKind.ROUTED,
-            actor=actor,
-            at=now,
-            headline=routed_text,
-            to_department=department,
-            to_assignee=assignee,
-            data=decision.data(),
-            entry=event.entry,
+        opened.append(
+            events.build(
+                case=case,
+                kind=EventKind.ROUTED,
+                actor=actor,
+                at=now,
+                headline=routed_text,
+                to_department=department,
+                to_assignee=assignee,
+                data=decision.data(),
+                entry=event.entry,
+            )
         )
+    CaseEvent.objects.bulk_create(opened)  # in this order: the ids keep created before routed
     if notify:
         # a case opened just now has no watchers but those added above: no need to look them up otherwise
         events.notify(event=event, case=case, recipients=recipients.audience(case, watchers=watched))

@@ -25,7 +25,8 @@ from relay.notifications.models import Notification
 # SQLite
 _OUTBOX_SAVEPOINT = 0 if connection.vendor == "postgresql" else 2
 OPEN_IN_A_CHOSEN_DEPARTMENT = 14 + _OUTBOX_SAVEPOINT
-OPEN_ROUTED_BY_A_ROUND_ROBIN_RULE = 17 + _OUTBOX_SAVEPOINT
+# routed by a rule: the created and routed events in one insert
+OPEN_ROUTED_BY_A_ROUND_ROBIN_RULE = 16 + _OUTBOX_SAVEPOINT
 # a drain of one batch: claim (in its transaction), read the batch, the recipients and their preferences,
 # every notice and delivery row in one transaction, mark the batch dispatched, the last (empty) claim.
 # Nothing per event delivered in the app (was 8 a event); e-mail adds one row per message sent,
