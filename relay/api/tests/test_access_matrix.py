@@ -8,13 +8,11 @@ decision: whoever may read the record finds it listed.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import override_settings
@@ -29,7 +27,7 @@ from relay.cases.models import CaseStatus, SlaAlert, SlaClock
 from relay.cases.services import routing, sla, sla_config
 from relay.cases.services.routing import RuleInput
 from relay.cases.services.sla_config import CalendarInput, PolicyInput
-from relay.cases.tests.factories import CaseCategoryFactory
+from relay.cases.tests.factories import CaseCategoryFactory, default_statuses
 from relay.commerce import services as commerce
 from relay.commerce.models import CreditTerms, Invoice, Order, Payment, Product, Subscription
 from relay.core.testing import people
@@ -588,9 +586,7 @@ def _world() -> dict[str, Any]:
 def _cases_world(agent: Any, departments: dict[str, Any]) -> dict[str, Any]:
     """A customer of their own (the world's party stays deletable) with an open case, a duplicate of it
     and a resolved one, all in Customer Care, and a call to link; a category; a status."""
-    importlib.import_module("relay.cases.migrations.0002_default_statuses").create_default_statuses(
-        apps, None
-    )
+    default_statuses()
     care = departments["Customer Care"]
     party = services.party_create(actor=agent, data=PartyInput(given_name="Cas", family_name="Caller"))
     case = cases.case_open(actor=agent, party=party, subject="No dial tone", department=care)

@@ -3,13 +3,11 @@ supervisor; no 5xx, every status documented, every body and content type as the 
 
 from __future__ import annotations
 
-import importlib
 import os
 import zlib
 
 import pytest
 import schemathesis
-from django.apps import apps
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -18,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from relay.cases.tests.factories import default_statuses
 from relay.config.wsgi import application
 from relay.core.testing.wsgi import keeping_the_test_connection
 
@@ -43,9 +42,7 @@ def token(supervisor, schemes, settings, tmp_path):
 
     settings.MEDIA_ROOT = tmp_path / "media"
     # the default case statuses (a transactional test elsewhere may have flushed the data migration's rows)
-    importlib.import_module("relay.cases.migrations.0002_default_statuses").create_default_statuses(
-        apps, None
-    )
+    default_statuses()
     # a few records with small ids, so that generated ids sometimes find one
     for n in range(3):
         party = services.party_create(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
-from django.apps import apps
 
 from relay.accounts.choices import Role
 from relay.cases import services
 from relay.cases.choices import Priority
 from relay.cases.models import BusinessCalendar, SlaPolicy
+from relay.cases.tests.factories import default_statuses
 from relay.core.models import OutboxEvent
 from relay.core.testing.factories import PartyFactory, UserFactory
 
@@ -19,8 +17,7 @@ from relay.core.testing.factories import PartyFactory, UserFactory
 def _default_statuses(db):
     """The default statuses come from a data migration; a transactional test anywhere in the suite
     flushes them with every other table, so put them back (the migration's own function, idempotent)."""
-    migration = importlib.import_module("relay.cases.migrations.0002_default_statuses")
-    migration.create_default_statuses(apps, None)
+    default_statuses()
 
 
 @pytest.fixture

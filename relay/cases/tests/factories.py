@@ -3,7 +3,10 @@ fixture in conftest.py): a case is never valid without its span, event and timel
 
 from __future__ import annotations
 
+import importlib
+
 import factory
+from django.apps import apps
 from django.utils.text import slugify
 
 from relay.cases.models import CaseCategory, CaseStatus
@@ -33,3 +36,10 @@ class CaseStatusFactory(factory.django.DjangoModelFactory):
 
 def status_of(category: str) -> CaseStatus:
     return CaseStatus.objects.get(category=category, is_default=True)
+
+
+def default_statuses() -> None:
+    """The default case statuses, as the data migration writes them (its own function, idempotent): a
+    transactional test anywhere in the suite flushes them with every other table."""
+    migration = importlib.import_module("relay.cases.migrations.0002_default_statuses")
+    migration.create_default_statuses(apps, None)

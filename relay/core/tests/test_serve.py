@@ -62,3 +62,19 @@ def test_one_worker_process_per_core_unless_told(monkeypatch):
     assert argv[argv.index("--workers") + 1] == "6"
     argv = _gunicorn_argv(monkeypatch, env={"RELAY_WEB_WORKERS": "3"})
     assert argv[argv.index("--workers") + 1] == "3"
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("--workers", "0"), {}),
+        (("--workers", "two"), {}),
+        ((), {"RELAY_WEB_WORKERS": "-1"}),
+        ((), {"RELAY_WEB_WORKERS": "x"}),
+    ],
+)
+def test_a_process_count_below_one_or_not_a_number_is_refused_and_nothing_starts(monkeypatch, args, env):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="not a number of processes"):
+        _gunicorn_argv(monkeypatch, *args, env=env)

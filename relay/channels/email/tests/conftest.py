@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 
+from relay.cases.tests.factories import default_statuses
 from relay.channels.email.tests.factories import MailboxFactory
 from relay.core import clock
 
@@ -20,8 +19,7 @@ SAMPLES = Path("/work/shared/data/email")
 @pytest.fixture(autouse=True)
 def _default_statuses(db):
     """The default case statuses come from a data migration that transactional tests flush."""
-    migration = importlib.import_module("relay.cases.migrations.0002_default_statuses")
-    migration.create_default_statuses(apps, None)
+    default_statuses()
 
 
 @pytest.fixture(autouse=True)

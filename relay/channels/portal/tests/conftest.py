@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 
 import pytest
-from django.apps import apps
 from django.core import mail
 from django.test import Client
 
 from relay.activities.choices import Direction
 from relay.activities.services import InteractionInput
 from relay.cases import services as cases
+from relay.cases.tests.factories import default_statuses
 from relay.channels.portal import services
 from relay.channels.portal.choices import FormKind
 from relay.channels.portal.models import WebForm
@@ -23,8 +22,7 @@ LINK = re.compile(r"https?://\S+/portal/link/[\w-]+/")
 
 @pytest.fixture(autouse=True)
 def _default_statuses(db):
-    migration = importlib.import_module("relay.cases.migrations.0002_default_statuses")
-    migration.create_default_statuses(apps, None)
+    default_statuses()
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,13 @@ it, reply. Locator waits only (the CSP forbids eval)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 
 import pytest
-from django.apps import apps
 from django.core import mail
 from playwright.sync_api import expect
 
+from relay.cases.tests.factories import default_statuses
 from relay.customers.tests.test_browser import browser, page  # noqa: F401  (fixtures)
 
 from .conftest import LINK, make_customer
@@ -21,9 +20,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture
 def customer(agent, settings, live_server, tmp_path):
-    importlib.import_module("relay.cases.migrations.0002_default_statuses").create_default_statuses(
-        apps, None
-    )
+    default_statuses()
     settings.RELAY_BASE_URL = live_server.url
     return make_customer(agent, "Ada", "Lovelace", "ada@example.com")
 

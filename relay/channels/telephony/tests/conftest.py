@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 
 import pytest
-from django.apps import apps
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
 from relay.accounts.choices import Role
+from relay.cases.tests.factories import default_statuses
 from relay.channels.telephony.models import PhoneLine
 from relay.channels.telephony.signing import sign
 from relay.core.testing.factories import ContactPointFactory, PartyFactory, UserFactory
@@ -25,8 +24,7 @@ SECRET = "phone-test-secret"
 @pytest.fixture(autouse=True)
 def _default_statuses(db):
     """The default case statuses come from a data migration; a transactional test flushes them."""
-    migration = importlib.import_module("relay.cases.migrations.0002_default_statuses")
-    migration.create_default_statuses(apps, None)
+    default_statuses()
 
 
 PHONE_SETTINGS = {

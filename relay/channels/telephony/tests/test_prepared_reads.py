@@ -6,11 +6,9 @@ same SQL: the keys cover what the row scopes read of the user."""
 from __future__ import annotations
 
 import datetime
-import importlib
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Model
 from django.test import override_settings
@@ -18,7 +16,7 @@ from django.test import override_settings
 from relay.accounts.choices import Role
 from relay.accounts.models import User
 from relay.cases.services import case_open, case_watch
-from relay.cases.tests.factories import CaseCategoryFactory
+from relay.cases.tests.factories import CaseCategoryFactory, default_statuses
 from relay.channels.telephony import selectors as telephony
 from relay.channels.telephony.tests import conftest as phone
 from relay.channels.telephony.tests.test_pop import _ring, _sync_account
@@ -60,9 +58,7 @@ def world(django_db_setup, django_db_blocker):
     back, the world with the module)."""
     with override_settings(**phone.PHONE_SETTINGS), people.shared_data(django_db_blocker):
         with django_db_blocker.unblock():
-            importlib.import_module("relay.cases.migrations.0002_default_statuses").create_default_statuses(
-                apps, None
-            )
+            default_statuses()
             departments = people.departments()
             schemes = people.schemes()
             care = departments["Customer Care"]

@@ -7,6 +7,7 @@ gunicorn runs Uvicorn workers serving relay.config.asgi (docs/adr/0013): an open
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -19,6 +20,16 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
+def _process_count(text: str) -> int:
+    """A count of web processes (`--workers`, or RELAY_WEB_WORKERS for its default): 1 or more."""
+    count = int(text) if text.strip().isdigit() else 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of processes: a whole number, 1 or more (--workers, RELAY_WEB_WORKERS)"
+        )
+    return count
+
+
 class Command(BaseCommand):
     help = "Serve Relay on HOST:PORT with gunicorn and start the embedded background worker."
 
@@ -27,10 +38,10 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument(
             "--workers",
-            type=int,
+            type=_process_count,  # argparse passes the default through it too
             # One per core: the views are CPU-bound, and on a machine shared with PostgreSQL more processes
             # only take turns (docs/benchmarks.md: 2 cores, list page 435 req/s with 2, 365 with 4)
-            default=int(os.environ.get("RELAY_WEB_WORKERS") or os.cpu_count() or 1),
+            default=os.environ.get("RELAY_WEB_WORKERS") or str(os.cpu_count() or 1),
             help="gunicorn worker processes (one per core; RELAY_WEB_WORKERS)",
         )
         parser.add_argument(
