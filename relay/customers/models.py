@@ -39,7 +39,8 @@ class Party(VersionedModel, ProvenanceModel):
     family_name = models.CharField(max_length=100, blank=True)
     organisation_name = models.CharField(max_length=200, blank=True)
     display_name = models.CharField(max_length=255, editable=False)
-    # casefolded display name: the sort key of lists and the prefix index of short searches
+    # casefolded display name: the sort key of lists and the prefix index of short searches; compared byte
+    # by byte on both databases (COLLATE "C" on PostgreSQL, migration 0006: an AlterField must keep it)
     name_key = models.CharField(max_length=255, editable=False)
     birth_date = models.DateField(null=True, blank=True)
     website = models.URLField(blank=True)
@@ -149,6 +150,7 @@ class ContactPoint(VersionedModel, ProvenanceModel):
     kind = models.CharField(max_length=10, choices=ContactKind.choices)
     label = models.CharField(max_length=10, choices=ContactLabel.choices, default=ContactLabel.MAIN)
     raw = models.CharField(max_length=255, blank=True)
+    # kind and normalized: COLLATE "C" on PostgreSQL (migration 0006), only ever compared for equality
     normalized = models.CharField(max_length=255, blank=True)
     is_primary = models.BooleanField(default=False)
     # postal addresses

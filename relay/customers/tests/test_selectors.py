@@ -1,6 +1,7 @@
 """Reads of the customer file: caller lookup, search, list pages, masking."""
 
 import pytest
+from django.db import connection
 
 from relay.customers import selectors, services
 from relay.customers.models import ExternalIdentifier, Party
@@ -192,3 +193,24 @@ def test_party_get_loads_the_360_data_in_a_fixed_number_of_queries(agent, ada, d
         _ = [c.display_value for c in party.contact_points.all()]
         _ = [(i.scheme.name, i.value) for i in party.identifiers.all()]
         _ = list(party.tags.all()), list(party.role_assignments.all())
+
+
+def test_names_sort_by_their_folded_bytes_alike_on_both_databases(agent):
+    """name_key compares byte by byte (SQLite's BINARY, COLLATE "C" on PostgreSQL): a locale's collation
+    would put the Greek and Cyrillic names elsewhere on one database than on the other."""
+    for name in ["Ωmega", "Zed", "Ämma", "Ива", "bob", "Ada"]:
+        services.party_create(actor=agent, data=PartyInput(organisation_name=name, kind="organisation"))
+    keys = list(Party.objects.order_by("name_key").values_list("name_key", flat=True))
+    assert keys == sorted(keys, key=lambda key: key.encode())
+    assert keys[:3] == ["ada", "amma", "bob"]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite compares text by bytes already")
+def test_the_sort_and_lookup_keys_are_binary_collated_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+            "WHERE (table_name, column_name) IN (('customers_party', 'name_key'), "
+            "('customers_contactpoint', 'kind'), ('customers_contactpoint', 'normalized'))"
+        )
+        assert {row[2] for row in cursor.fetchall()} == {"C"}
