@@ -19,7 +19,13 @@ from django.db.models import Q
 from relay.activities.choices import Direction, EntryKind
 from relay.core.audit import AuditedHistory
 from relay.core.choices import Channel
-from relay.core.models import ProvenanceModel, RestrictedQuerySet, TimeStampedModel, VersionedModel
+from relay.core.models import (
+    ProvenanceModel,
+    RestrictedQuerySet,
+    TimeStampedModel,
+    VersionedModel,
+    entered_by_index,
+)
 
 
 class TimelineQuerySet(RestrictedQuerySet):
@@ -66,6 +72,7 @@ class TimelineEntry(VersionedModel, ProvenanceModel):
             models.Index(fields=["party", "-occurred_at", "-id"], name="timeline_party_idx"),
             models.Index(fields=["party", "channel", "-occurred_at", "-id"], name="timeline_channel_idx"),
             models.Index(fields=["ref_type", "ref_id"], name="timeline_ref_idx"),
+            entered_by_index("timeline_entered_by_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -573,6 +573,7 @@ def _pg_parallel(jobs: Iterable[Job], workers: int, progress: Progress | None) -
         with _pg_connect() as conn:
             conn.execute("SET synchronous_commit = off")
             conn.execute("SET maintenance_work_mem = '256MB'")
+            conn.execute("SET work_mem = '256MB'")  # validating a foreign key hashes the million ids
             conn.commit()
             while not errors:
                 try:

@@ -113,6 +113,19 @@ def test_every_data_point_records_its_provenance(agent, schemes):
     assert by_hand.provenance_label == f"Entered by {agent.get_full_name()}"
 
 
+def test_a_deleted_user_s_entries_stay_with_their_provenance_cleared(agent):
+    party = make_party(agent)
+    imported = make_party(agent, family_name="Byron", provenance=Provenance(source=Source.IMPORT))
+
+    agent.delete()  # finds what the user entered through the partial entered_by indexes
+
+    party.refresh_from_db()
+    assert party.entered_by is None and party.source == Source.USER
+    assert party.provenance_label == "Entered by a user"
+    assert ContactPoint.objects.filter(party=party, entered_by=None).count() == 2
+    assert Party.objects.filter(pk=imported.pk, entered_by=None).exists()
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [
