@@ -44,20 +44,22 @@ def _mailbox_id() -> int:
     return mailbox.pk
 
 
-def _message(n: int, worker: str, previous: list[tuple[str, str]]) -> tuple[bytes, str]:
+def _message(n: int, worker: str, previous: list[tuple[str, str, str]]) -> tuple[bytes, str, str]:
+    """Message `n` (raw bytes, its Message-ID, its From): a new case from a new sender when `n` is even,
+    else a reply from the sender of an earlier case, as a customer answering would send it."""
     from email.message import EmailMessage
     from email.utils import format_datetime
 
     from relay.core import clock
 
     msg = EmailMessage()
-    msg["From"] = f"Customer {n % 300} <customer{n % 300}.{worker}@example.com>"
+    sender = f"Customer {n % 300} <customer{n % 300}.{worker}@example.com>"
     msg["To"] = "bench@relay.localhost"
     msg["Date"] = format_datetime(clock.now())
     message_id = f"bench.{worker}.{n}.{uuid.uuid4().hex[:8]}@example.com"
     msg["Message-ID"] = f"<{message_id}>"
     if previous and n % 2:
-        parent_id, number = previous[n % len(previous)]
+        parent_id, number, sender = previous[n % len(previous)]
         if n % 4 == 1:
             msg["Subject"] = "Re: still broken"
             msg["In-Reply-To"] = f"<{parent_id}>"
@@ -66,15 +68,17 @@ def _message(n: int, worker: str, previous: list[tuple[str, str]]) -> tuple[byte
             msg["Subject"] = f"Any news? [{number}]"
     else:
         msg["Subject"] = f"Problem number {n}"
+    msg["From"] = sender
     msg.set_content(f"Hello,\n\nmessage {n}: my line is down again.\n\nOn Monday you wrote:\n> quoted text\n")
     if n % 5 == 0:
         msg.add_alternative(f"<p>message {n}: <b>my line</b> is down</p>", subtype="html")
     if n % 10 == 0:
         msg.add_attachment(b"%PDF-1.4 bench", maintype="application", subtype="pdf", filename="bill.pdf")
-    return msg.as_bytes(), message_id
+    return msg.as_bytes(), message_id, sender
 
 
-def _work(args: tuple[int, int, int, str]) -> tuple[int, float]:
+def _work(args: tuple[int, int, int, str]) -> tuple[int, float, int]:
+    """Receives `count` messages; returns (messages, seconds, cases they opened)."""
     mailbox_id, count, index, samples_flag = args
     _setup()
     from django.db import connection
@@ -86,20 +90,23 @@ def _work(args: tuple[int, int, int, str]) -> tuple[int, float]:
     worker = f"{os.getpid()}.{index}.{uuid.uuid4().hex[:6]}"
     samples = sorted(SAMPLES.glob("msg_*.txt")) if samples_flag == "yes" else []
     raws = [p.read_bytes().replace(b"Message-ID:", b"X-Old:") for p in samples]
-    previous: list[tuple[str, str]] = []
+    previous: list[tuple[str, str, str]] = []
+    cases: set[int] = set()  # replies land on cases already in it: its size is the cases opened
     start = time.perf_counter()
     for n in range(count):
         if raws and n % 10 == 9:
             sample = raws[n % len(raws)] + f"\n{worker}.{n}\n".encode()  # unique bytes: a synthetic id
-            message_receive(mailbox=mailbox, raw=sample, via="http")
+            receipt = message_receive(mailbox=mailbox, raw=sample, via="http")
+            cases.add(receipt.case.pk if receipt.case else 0)
             continue
-        raw, message_id = _message(n, worker, previous)
+        raw, message_id, sender = _message(n, worker, previous)
         receipt = message_receive(mailbox=mailbox, raw=raw, via="http")
+        cases.add(receipt.case.pk if receipt.case else 0)
         if receipt.case is not None and not n % 2:
-            previous.append((message_id, receipt.case.number))
+            previous.append((message_id, receipt.case.number, sender))
     elapsed = time.perf_counter() - start
     connection.close()
-    return count, elapsed
+    return count, elapsed, len(cases - {0})
 
 
 def main() -> None:
@@ -120,11 +127,12 @@ def main() -> None:
     with multiprocessing.get_context("spawn").Pool(options.processes) as pool:
         results = pool.map(_work, jobs)
     wall = time.perf_counter() - wall
-    total = sum(c for c, _ in results)
-    slowest = max(e for _, e in results)
+    total = sum(c for c, _, _ in results)
+    slowest = max(e for _, e, _ in results)
+    opened = sum(o for _, _, o in results)
     print(
-        f"{vendor}: {total} messages in {slowest:.1f} s with {options.processes} processes: "
-        f"{total / slowest:.0f} messages/s (wall incl. start-up {wall:.1f} s)"
+        f"{vendor}: {total} messages ({opened} opened a case) in {slowest:.1f} s with "
+        f"{options.processes} processes: {total / slowest:.0f} messages/s (wall incl. start-up {wall:.1f} s)"
     )
 
 
