@@ -177,8 +177,9 @@ class ContactPoint(VersionedModel, ProvenanceModel):
     class Meta:
         ordering = ["party", "kind", "-is_primary", "id"]
         indexes = [
-            # the number or address first: equality on both either way, and its build sorts 40 % faster
-            # than with the three-valued kind first (most comparisons end in the first column)
+            # the normalised number or e-mail first: lookups are equalities on both either way, and the
+            # build sorts 40 % faster than with the three-valued kind first (most comparisons end in the
+            # first column)
             models.Index(fields=["normalized", "kind"], name="contact_lookup_idx"),
             entered_by_index("contact_entered_by_idx"),
         ]
