@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import Any
 
@@ -37,12 +37,18 @@ class Unsupported(Exception):
     """The condition needs the database's own answer."""
 
 
-def validate_constraints(instance: models.Model, exclude: set[str] | None = None) -> None:
-    """`Model.validate_constraints`, with each check that `evaluate` can answer answered here."""
+def validate_constraints(
+    instance: models.Model, exclude: set[str] | None = None, checked: Collection[str] = ()
+) -> None:
+    """`Model.validate_constraints`, with each check that `evaluate` can answer answered here. `checked`:
+    names of constraints the caller has already checked against the rows on file (the database still
+    enforces them, a concurrent write included)."""
     using = router.db_for_write(type(instance), instance=instance)
     errors: dict[str, Any] = {}
     for model_class, model_constraints in instance.get_constraints():
         for constraint in model_constraints:
+            if constraint.name in checked:
+                continue
             try:
                 if isinstance(constraint, CheckConstraint):
                     _validate_check(constraint, model_class, instance, exclude, using)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import partial
 from typing import Any
 
@@ -39,11 +40,12 @@ def apply_changes[M: models.Model](instance: M, changes: dict[str, Any], *, allo
     return changed
 
 
-def full_clean(instance: models.Model) -> None:
+def full_clean(instance: models.Model, checked: Collection[str] = ()) -> None:
     """`Model.full_clean`, except that a foreign key set to a loaded, saved object is not looked up again
     (Django checks each one with a query; the service had the object in hand). Unique and check
     constraints are still validated over every field, the check constraints that Python can answer
-    without a query (relay.core.constraints)."""
+    without a query (relay.core.constraints), except the `checked` ones the service has already checked
+    against the rows on file."""
     loaded = [
         field.name
         for field in instance._meta.concrete_fields
@@ -60,7 +62,7 @@ def full_clean(instance: models.Model) -> None:
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
     invalid = {name for name in errors if name != NON_FIELD_ERRORS}
-    for check in (instance.validate_unique, partial(validate_constraints, instance)):
+    for check in (instance.validate_unique, partial(validate_constraints, instance, checked=checked)):
         try:
             check(exclude=invalid)
         except ValidationError as exc:
@@ -69,13 +71,16 @@ def full_clean(instance: models.Model) -> None:
         raise ValidationError(errors)
 
 
-def save_audited[M: models.Model](instance: M, *, actor: Any, fields: list[str] | None = None) -> M:
-    """Full-clean and save with a new version and a history row naming the actor."""
+def save_audited[M: models.Model](
+    instance: M, *, actor: Any, fields: list[str] | None = None, checked: Collection[str] = ()
+) -> M:
+    """Full-clean (but for the `checked` constraints, see `full_clean`) and save with a new version and a
+    history row naming the actor."""
     if hasattr(instance, "version") and instance.pk is not None:
         instance.version += 1
     if hasattr(instance, "updated_at"):
         instance.updated_at = clock.now()
-    full_clean(instance)
+    full_clean(instance, checked)
     with_actor(instance, actor)
     instance.save()
     return instance

@@ -444,7 +444,8 @@ def _contact_point_add(
     else:
         contact.is_primary = not earlier
     try:
-        save_audited(contact, actor=actor)
+        # the duplicate check above read every contact point of the party: no second query for it
+        save_audited(contact, actor=actor, checked=("contact_unique_per_party",))
     except ValidationError as exc:
         raise _validation_error(exc) from exc
     return contact
@@ -493,7 +494,7 @@ def contact_point_update(
             pk=current.pk
         ).update(is_primary=False)
     try:
-        save_audited(current, actor=actor)
+        save_audited(current, actor=actor, checked=("contact_unique_per_party",))  # the clash check above
     except ValidationError as exc:
         raise _validation_error(exc) from exc
     _refresh_party(current.party)

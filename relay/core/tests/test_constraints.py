@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.constraints import CheckConstraint
 from django.test.utils import CaptureQueriesContext
 
 from relay.commerce.models import Invoice
 from relay.core.constraints import Unsupported, evaluate, validate_constraints
-from relay.customers.models import Party
+from relay.customers.models import ContactPoint, Party
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +136,20 @@ def test_checks_are_validated_without_a_query_and_fail_with_their_message():
     assert not [q for q in queries.captured_queries if "_check" in q["sql"]]
     messages = " ".join(raised.value.messages)
     assert "invoice_amount_not_negative" in messages and "invoice_due_after_issue" in messages
+
+
+def test_a_constraint_the_caller_has_checked_is_left_to_the_database():
+    party = Party.objects.create(display_name="Ada", name_key="ada")
+    ContactPoint.objects.create(party=party, kind="phone", raw="+14155550100", normalized="+14155550100")
+    again = ContactPoint(party=party, kind="phone", raw="+14155550100", normalized="+14155550100")
+
+    with pytest.raises(ValidationError, match="already has that contact point"):
+        validate_constraints(again)
+    with CaptureQueriesContext(connection) as queries:
+        validate_constraints(again, checked={"contact_unique_per_party"})
+    assert not queries.captured_queries
+    with pytest.raises(IntegrityError), transaction.atomic():
+        again.save()  # the database still refuses it
 
 
 def test_a_check_python_cannot_answer_is_asked_of_the_database(monkeypatch):

@@ -1,7 +1,8 @@
 """The customer file's write operations: given / when / then."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from relay.core.audit import Origin, origin
 from relay.core.exceptions import ApplicationError, ConflictError, NotAllowed
@@ -170,6 +171,24 @@ def test_the_same_number_twice_on_one_party_is_refused_in_any_format(agent):
         services.contact_point_create(
             actor=agent, party=party, data=ContactInput(kind=ContactKind.PHONE, raw="+1 415-555-0100")
         )
+    mobile = services.contact_point_create(
+        actor=agent, party=party, data=ContactInput(kind=ContactKind.PHONE, raw="+1 415 555 0199")
+    )
+    with pytest.raises(ApplicationError, match="already has"):
+        services.contact_point_update(
+            actor=agent, contact=mobile, expected_version=1, changes={"raw": "(415) 555-0100"}
+        )
+
+
+def test_adding_a_contact_point_does_not_ask_the_database_its_uniqueness_again(agent):
+    """The service's duplicate check reads the party's contact points; Django's own check of the unique
+    constraint (a SELECT in a savepoint) would ask the same question a second time."""
+    party = make_party(agent)
+    with CaptureQueriesContext(connection) as queries:
+        services.contact_point_create(
+            actor=agent, party=party, data=ContactInput(kind=ContactKind.PHONE, raw="+1 415 555 0199")
+        )
+    assert not [q for q in queries.captured_queries if '"_check"' in q["sql"]]
 
 
 def test_a_stale_update_is_refused_and_changes_nothing(agent, supervisor):
