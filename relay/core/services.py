@@ -71,9 +71,7 @@ def full_clean(instance: models.Model, checked: Collection[str] = ()) -> None:
         raise ValidationError(errors)
 
 
-def save_audited[M: models.Model](
-    instance: M, *, actor: Any, fields: list[str] | None = None, checked: Collection[str] = ()
-) -> M:
+def save_audited[M: models.Model](instance: M, *, actor: Any, checked: Collection[str] = ()) -> M:
     """Full-clean (but for the `checked` constraints, see `full_clean`) and save with a new version and a
     history row naming the actor."""
     if hasattr(instance, "version") and instance.pk is not None:
