@@ -75,6 +75,9 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+MAX_EMAIL = 254
+
+
 def normalize_email(raw: str) -> str:
     """Lower-case, trimmed, IDNA-encoded domain. Raises ValueError when it is not an address."""
     value = (raw or "").strip()
@@ -89,7 +92,10 @@ def normalize_email(raw: str) -> str:
         domain = domain.encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise ValueError(f"'{raw}' has an invalid domain.") from exc
-    return f"{local}@{domain}".lower()
+    address = f"{local}@{domain}".lower()
+    if len(address) > MAX_EMAIL:  # what SMTP can carry (RFC 5321), and what a party's list column holds
+        raise ValueError(f"An e-mail address has at most {MAX_EMAIL} characters.")
+    return address
 
 
 def fold(text: str) -> str:

@@ -60,7 +60,14 @@ def test_emails_are_normalised(raw, expected):
     assert normalize_email(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["", "no-at-sign", "a@", "@b.com", "a b@c.com"])
+def test_the_longest_address_smtp_carries_is_accepted():
+    assert len(LONGEST) == 254 and normalize_email(LONGEST) == LONGEST
+
+
+LONGEST = "a" * 64 + "@" + ".".join(["b" * 61] * 3) + ".ccc"  # 254 characters
+
+
+@pytest.mark.parametrize("raw", ["", "no-at-sign", "a@", "@b.com", "a b@c.com", "x" + LONGEST])
 def test_bad_emails_are_refused(raw):
     with pytest.raises(ValueError):
         normalize_email(raw)
