@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -207,32 +208,50 @@ def party_create(*, actor: User, data: PartyInput, provenance: Provenance | None
     if data.lifecycle_stage:
         _check_choice("lifecycle_stage", data.lifecycle_stage, LifecycleStage)
         party.lifecycle_stage, party.lifecycle_cycle = data.lifecycle_stage, 1
+    roles = list(dict.fromkeys(data.roles))
+    for role in roles:
+        _check_choice("roles", role, PartyRole)
+    # the party is new: its contact points are the ones given here, so the duplicate and primary checks
+    # and the derived columns need no reading back, and the party is written with its list columns
+    contacts: list[ContactPoint] = []
+    for index, contact in enumerate(data.contact_points):
+        built, _ = _contact_point_build(
+            actor=actor,
+            party=party,
+            data=contact,
+            provenance=provenance,
+            on_file=contacts,
+            error_prefix=f"contact_points.{index}.",
+        )
+        contacts.append(built)
+    tags = _tags(data.tags) if data.tags else []
+
+    def derived(identifiers: list[str]) -> dict[str, Any]:
+        listed = sorted(
+            (c for c in contacts if c.kind != ContactKind.ADDRESS), key=lambda c: not c.is_primary
+        )  # a stable sort: in the order given, as their ids will be
+        return _derived_columns(
+            party,
+            contacts=[(c.kind, c.normalized) for c in listed],
+            identifiers=identifiers,
+            roles=roles,
+            tags=[t.name for t in tags],
+        )
+
+    for name, value in derived([]).items():
+        setattr(party, name, value)
     save_audited(party, actor=actor)
     if data.lifecycle_stage:
         LifecycleChange.objects.create(
             party=party, stage=party.lifecycle_stage, cycle=1, entered_at=clock.now(), actor=actor
         )
-    roles = list(dict.fromkeys(data.roles))
     for role in roles:
-        _check_choice("roles", role, PartyRole)
         PartyRoleAssignment.objects.create(party=party, role=role)
-    tags = _tags(data.tags) if data.tags else []
     if tags:
         party.tags.set(tags)
-    # the party is new: its contact points are the ones added here, so the duplicate and primary checks
-    # and the derived columns need no reading back
-    contacts: list[ContactPoint] = []
-    for index, contact in enumerate(data.contact_points):
-        contacts.append(
-            _contact_point_add(
-                actor=actor,
-                party=party,
-                data=contact,
-                provenance=provenance,
-                error_prefix=f"contact_points.{index}.",
-                added=contacts,
-            )
-        )
+    for contact_point in contacts:
+        contact_point.party = party  # built before the party had its id
+        _contact_point_save(contact_point, actor=actor)
     identifiers = [
         _identifier_add(
             actor=actor,
@@ -244,17 +263,10 @@ def party_create(*, actor: User, data: PartyInput, provenance: Provenance | None
         )
         for index, identifier in enumerate(data.identifiers)
     ]
-    listed = sorted(
-        (c for c in contacts if c.kind != ContactKind.ADDRESS), key=lambda c: (not c.is_primary, c.pk)
-    )
-    derived = _derived_columns(
-        party,
-        contacts=[(c.kind, c.normalized) for c in listed],
-        identifiers=[i.value for i in identifiers if not i.scheme.is_sensitive],
-        roles=roles,
-        tags=[t.name for t in tags],
-    )
-    _refresh_party(party, touch=False, derived=derived)
+    if identifiers:  # their values join the search text
+        _refresh_party(
+            party, touch=False, derived=derived([i.value for i in identifiers if not i.scheme.is_sensitive])
+        )
     return party
 
 
@@ -390,17 +402,17 @@ def _normalize_contact(kind: str, raw: str, *, prefix: str = "") -> str:
     return ""
 
 
-def _contact_point_add(
+def _contact_point_build(
     *,
     actor: User | None,
     party: Party,
     data: ContactInput,
     provenance: Provenance | None,
+    on_file: Iterable[ContactPoint],
     error_prefix: str = "",
-    added: list[ContactPoint] | None = None,
-) -> ContactPoint:
-    """`added`: the party is being created and these are its contact points so far (nothing else is on
-    file to read)."""
+) -> tuple[ContactPoint, list[ContactPoint]]:
+    """A new contact point, normalised and checked against the party's others (`on_file`), not saved yet;
+    and those of `on_file` it takes the primary flag from (already unflagged in memory)."""
     _check_choice(f"{error_prefix}kind", data.kind, ContactKind)
     contact = ContactPoint(
         party=party,
@@ -424,27 +436,24 @@ def _contact_point_add(
         contact.normalized = fold(contact.display_value)[:255]
     else:
         contact.normalized = _normalize_contact(data.kind, data.raw, prefix=error_prefix)
-    on_file = (
-        added
-        if added is not None
-        else ContactPoint.objects.filter(party=party).only("kind", "normalized", "is_primary")
-    )
     earlier = [c for c in on_file if c.kind == contact.kind]
     if contact.kind != ContactKind.ADDRESS and any(c.normalized == contact.normalized for c in earlier):
         raise ApplicationError(
             "This party already has that contact point.",
             errors={f"{error_prefix}raw": ["Already on file for this party."]},
         )
-    if contact.is_primary:
-        demoted = [c for c in earlier if c.is_primary]
-        if demoted:
-            ContactPoint.objects.filter(pk__in=[c.pk for c in demoted]).update(is_primary=False)
-        for c in demoted:
-            c.is_primary = False
-    else:
+    demoted = [c for c in earlier if c.is_primary] if contact.is_primary else []
+    for c in demoted:
+        c.is_primary = False
+    if not contact.is_primary:
         contact.is_primary = not earlier
+    return contact, demoted
+
+
+def _contact_point_save(contact: ContactPoint, *, actor: User | None) -> ContactPoint:
     try:
-        # the duplicate check above read every contact point of the party: no second query for it
+        # the duplicate check of `_contact_point_build` read every contact point of the party: no second
+        # query for it
         save_audited(contact, actor=actor, checked=("contact_unique_per_party",))
     except ValidationError as exc:
         raise _validation_error(exc) from exc
@@ -456,7 +465,16 @@ def contact_point_create(
     *, actor: User, party: Party, data: ContactInput, provenance: Provenance | None = None
 ) -> ContactPoint:
     _require(actor, "customers.add_contactpoint", party)
-    contact = _contact_point_add(actor=actor, party=party, data=data, provenance=provenance)
+    contact, demoted = _contact_point_build(
+        actor=actor,
+        party=party,
+        data=data,
+        provenance=provenance,
+        on_file=ContactPoint.objects.filter(party=party).only("kind", "normalized", "is_primary"),
+    )
+    if demoted:
+        ContactPoint.objects.filter(pk__in=[c.pk for c in demoted]).update(is_primary=False)
+    _contact_point_save(contact, actor=actor)
     _refresh_party(party)
     return contact
 

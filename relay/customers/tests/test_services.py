@@ -180,6 +180,34 @@ def test_the_same_number_twice_on_one_party_is_refused_in_any_format(agent):
         )
 
 
+def test_a_new_party_is_written_once_with_its_list_columns(agent, schemes):
+    with CaptureQueriesContext(connection) as queries:
+        party = make_party(
+            agent,
+            contact_points=[
+                ContactInput(kind=ContactKind.PHONE, raw="(415) 555 0100"),
+                ContactInput(kind=ContactKind.EMAIL, raw="Ada@Example.com"),
+                ContactInput(kind=ContactKind.PHONE, raw="+44 20 7946 0958", is_primary=True),
+            ],
+        )
+    assert not [q for q in queries.captured_queries if q["sql"].startswith('UPDATE "customers_party"')]
+    stored = Party.objects.get(pk=party.pk)
+    # the number marked primary leads, the others follow in the order given
+    assert stored.primary_phone == "+442079460958" and stored.primary_email == "ada@example.com"
+    assert stored.search_text == "ada lovelace | ada@example.com | 442079460958 | 14155550100"
+    assert (stored.role_codes, stored.tag_names) == ("customer", "VIP")
+    phones = ContactPoint.objects.filter(party=party, kind=ContactKind.PHONE).order_by("id")
+    assert [(c.normalized, c.is_primary) for c in phones] == [
+        ("+14155550100", False),
+        ("+442079460958", True),
+    ]
+    # an identifier's value joins the search text after it is added
+    with_id = make_party(
+        agent, family_name="Byron", identifiers=[IdentifierInput(scheme="account", value="ACC-9")]
+    )
+    assert "acc-9" in Party.objects.get(pk=with_id.pk).search_text.lower()
+
+
 def test_adding_a_contact_point_does_not_ask_the_database_its_uniqueness_again(agent):
     """The service's duplicate check reads the party's contact points; Django's own check of the unique
     constraint (a SELECT in a savepoint) would ask the same question a second time."""
