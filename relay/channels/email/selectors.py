@@ -47,6 +47,17 @@ def entry_email(*, actor: User, entry_id: int) -> EmailMessage | None:
     return message_queryset(actor=actor).filter(entry_id=entry_id).first()
 
 
+def entry_emails(*, actor: User, entry_ids: list[int]) -> dict[int, EmailMessage | None]:
+    """`entry_email` for a page of timeline entries in one query (None where an entry has none)."""
+    found: dict[int, EmailMessage | None] = dict.fromkeys(entry_ids)
+    rows = message_queryset(actor=actor).filter(entry_id__in=entry_ids).select_related("case").order_by("id")
+    for message in rows:
+        assert message.entry_id is not None
+        if found[message.entry_id] is None:
+            found[message.entry_id] = message
+    return found
+
+
 def quarantine_list(*, actor: User, status: str = "pending", limit: int = 200) -> list[QuarantinedMessage]:
     qs = QuarantinedMessage.objects.restrict(actor, "view").select_related("mailbox")
     if status:

@@ -43,6 +43,20 @@ def _case_emails(context: template.Context, actor: Any, case: Any) -> _CaseEmail
     return memo[case.pk]
 
 
+def _timeline_emails(context: template.Context, actor: Any) -> dict[int, EmailMessage | None]:
+    """The e-mails of the timeline page being rendered (`timeline.items`), read in one query when its
+    first e-mail entry is drawn, not one query an entry. Kept in the render's first level: each entry
+    is an included template, whose own level ends with it (Django keeps its include cache there too)."""
+    shared: dict[Any, Any] = context.render_context.dicts[0]
+    memo: dict[int, EmailMessage | None] | None = shared.get("relay_timeline_emails")
+    if memo is None:
+        page = context.get("timeline")
+        ids = [e.pk for e in getattr(page, "items", ()) if getattr(e, "channel", "") == "email"]
+        memo = selectors.entry_emails(actor=actor, entry_ids=ids) if ids else {}
+        shared["relay_timeline_emails"] = memo
+    return memo
+
+
 @register.inclusion_tag("email/_message.html", takes_context=True)
 def entry_email(context: template.Context, entry: Any) -> dict[str, Any]:
     """An e-mail interaction: the message as received or sent (or the entry's own text when it was
@@ -60,7 +74,11 @@ def entry_email(context: template.Context, entry: Any) -> dict[str, Any]:
             message.case = case
             attachments = emails.attachments[entry.pk]
     else:
-        message = selectors.entry_email(actor=actor, entry_id=entry.pk)
+        page_emails = _timeline_emails(context, actor)
+        if entry.pk in page_emails:
+            message = page_emails[entry.pk]
+        else:  # an entry drawn outside a timeline page
+            message = selectors.entry_email(actor=actor, entry_id=entry.pk)
     return {
         "entry": entry,
         "attachments": attachments,

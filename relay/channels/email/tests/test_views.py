@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, reverse
 
 from relay.cases.models import CaseCategory
@@ -173,6 +175,18 @@ def test_the_case_page_shows_the_email_and_the_composer(client, world, agent):
     assert "has not worked since Monday" in page
     party_page = client.get(reverse("customers:party_detail", args=[case.party_id])).content.decode()
     assert "View original" in party_page
+
+
+def test_the_party_timeline_reads_its_emails_in_one_query(client, mailbox, make_mail, agent):
+    for n in range(4):  # four e-mails from one customer: four cases on one party's timeline
+        receipt = message_receive(mailbox=mailbox, raw=make_mail(subject=f"Problem {n}"), via="http")
+    client.force_login(agent)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("customers:party_detail", args=[receipt.case.party_id]))
+    assert page.status_code == 200
+    assert page.content.decode().count("View original") == 4
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "email_emailmessage"')]
+    assert len(reads) == 1
 
 
 def test_a_reply_from_the_case_page(client, world, agent, settings):
