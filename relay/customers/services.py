@@ -402,6 +402,11 @@ def _normalize_contact(kind: str, raw: str, *, prefix: str = "") -> str:
     return ""
 
 
+# the per-party uniqueness `_contact_point_build` and `contact_point_update` check against the party's
+# contact points themselves: Django need not ask the database the same again
+_CHECKED_BY_SERVICE = ("contact_unique_per_party",)
+
+
 def _contact_point_build(
     *,
     actor: User | None,
@@ -452,9 +457,7 @@ def _contact_point_build(
 
 def _contact_point_save(contact: ContactPoint, *, actor: User | None) -> ContactPoint:
     try:
-        # the duplicate check of `_contact_point_build` read every contact point of the party: no second
-        # query for it
-        save_audited(contact, actor=actor, checked=("contact_unique_per_party",))
+        save_audited(contact, actor=actor, checked=_CHECKED_BY_SERVICE)
     except ValidationError as exc:
         raise _validation_error(exc) from exc
     return contact
@@ -512,7 +515,7 @@ def contact_point_update(
             pk=current.pk
         ).update(is_primary=False)
     try:
-        save_audited(current, actor=actor, checked=("contact_unique_per_party",))  # the clash check above
+        save_audited(current, actor=actor, checked=_CHECKED_BY_SERVICE)
     except ValidationError as exc:
         raise _validation_error(exc) from exc
     _refresh_party(current.party)

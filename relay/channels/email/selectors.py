@@ -44,14 +44,14 @@ def case_emails(*, actor: User, case: Case) -> list[EmailMessage]:
 
 
 def entry_email(*, actor: User, entry_id: int) -> EmailMessage | None:
-    return message_queryset(actor=actor).filter(entry_id=entry_id).first()
+    return entry_emails(actor=actor, entry_ids=[entry_id])[entry_id]
 
 
 def entry_emails(*, actor: User, entry_ids: list[int]) -> dict[int, EmailMessage | None]:
-    """`entry_email` for a page of timeline entries in one query (None where an entry has none)."""
+    """The message of each timeline entry, in one query: the first in the messages' own order where an
+    entry has several, None where it has none."""
     found: dict[int, EmailMessage | None] = dict.fromkeys(entry_ids)
-    rows = message_queryset(actor=actor).filter(entry_id__in=entry_ids).select_related("case").order_by("id")
-    for message in rows:
+    for message in message_queryset(actor=actor).filter(entry_id__in=entry_ids).select_related("case"):
         assert message.entry_id is not None
         if found[message.entry_id] is None:
             found[message.entry_id] = message
