@@ -6,7 +6,8 @@
 
 * create + route + outbox: `case_open` through the service layer (routing rules present, the outbox row
   written in the same transaction), in N processes at once; cases/s, timed from the moment every
-  process has started and opened its warm-up cases to the last opening.
+  process has started and opened its warm-up cases to the last opening. With `--batch B`, the same
+  cases through `case_open_many`, B a transaction (an import, the API's batch endpoint).
 * outbox delivery: the events those openings emitted, drained by N processes calling the same drain the
   worker runs (in-app notices, e-mail to the locmem backend); notifications/s.
 
@@ -83,15 +84,15 @@ SUBJECTS = ["Question about the bill", "No dial tone", "Fibre upgrade", "Moving 
 WARM_UP = 10  # openings a process makes before the clock starts (first queries, caches, connections)
 
 
-def _open_cases(args: tuple[int, int, list[int], int, Any]) -> tuple[int, float, float]:
+def _open_cases(args: tuple[int, int, list[int], int, Any, int]) -> tuple[int, float, float]:
     """Opens `count` cases after WARM_UP untimed ones; returns (count, start, end) in wall-clock time,
-    the start taken when every process is ready (`barrier`)."""
-    worker, count, parties, actor_id, barrier = args
+    the start taken when every process is ready (`barrier`). `batch` > 1: that many a transaction."""
+    worker, count, parties, actor_id, barrier, batch = args
     _setup()
     from django.db import connection
 
     from relay.accounts.models import User
-    from relay.cases.services import case_open
+    from relay.cases.services import CaseDraft, case_open, case_open_many
     from relay.customers.models import Party
 
     connection.close()
@@ -107,12 +108,24 @@ def _open_cases(args: tuple[int, int, list[int], int, Any]) -> tuple[int, float,
             channel="phone",
         )
 
+    def draft(i: int) -> CaseDraft:
+        return CaseDraft(
+            party=rows[i % len(rows)],
+            subject=SUBJECTS[(worker + i) % len(SUBJECTS)],
+            description="Opened by bench/cases.py",
+            channel="phone",
+        )
+
     for i in range(WARM_UP):
         open_case(count + i)
     barrier.wait()
     start = time.time()
-    for i in range(count):
-        open_case(i)
+    if batch > 1:
+        for first in range(0, count, batch):
+            case_open_many(actor=actor, drafts=[draft(i) for i in range(first, min(first + batch, count))])
+    else:
+        for i in range(count):
+            open_case(i)
     return count, start, time.time()
 
 
@@ -134,6 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=2000, help="cases per process")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=1, help="cases a transaction (case_open_many)")
     args = parser.parse_args()
     _setup()
     from django.db import connection
@@ -153,12 +167,17 @@ def main() -> None:
         barrier = manager.Barrier(args.processes)
         done = pool.map(
             _open_cases,
-            [(w, args.cases, parties, users[w % len(users)], barrier) for w in range(args.processes)],
+            [
+                (w, args.cases, parties, users[w % len(users)], barrier, args.batch)
+                for w in range(args.processes)
+            ],
         )
     made = sum(n for n, _, _ in done)
     wall = max(end for _, _, end in done) - min(start for _, start, _ in done)
     print(
-        f"create + route + outbox ({args.processes} processes): {made:,} cases in {wall:.1f} s = "
+        f"create + route + outbox ({args.processes} processes, "
+        f"{f'case_open_many, {args.batch} a batch' if args.batch > 1 else 'case_open'}): "
+        f"{made:,} cases in {wall:.1f} s = "
         f"{made / wall:,.0f} cases/s",
         flush=True,
     )

@@ -30,14 +30,15 @@ def timeline_entry_for(
     *, case: Case, actor: User | None, at: datetime, headline: str, body: str = ""
 ) -> TimelineEntry:
     """The party-timeline row of a case event (kind "case", pointing at the case)."""
-    entry = _timeline_entry(case=case, actor=actor, at=at, headline=headline, body=body)
+    entry = timeline_entry(case=case, actor=actor, at=at, headline=headline, body=body)
     entry.save()
     return entry
 
 
-def _timeline_entry(
+def timeline_entry(
     *, case: Case, actor: User | None, at: datetime, headline: str, body: str
 ) -> TimelineEntry:
+    """`timeline_entry_for`'s row, not saved (rows written together go in one insert)."""
     entry = TimelineEntry(
         **_entry_fields(case=case, at=at, headline=headline),
         **_kind_fields(by_user=actor is not None),
@@ -162,19 +163,28 @@ def record_many(items: Sequence[SystemEvent]) -> list[int]:
 
 def notify(*, event: CaseEvent, case: Case, recipients: Iterable[int]) -> None:
     """Emit the outbox event of a case event; delivery happens after commit. The actor is never told."""
+    name, payload, to, key = notice(event=event, case=case, recipients=recipients)
+    outbox.emit(name, payload=payload, recipients=to, key=key)
+
+
+def notice(
+    *, event: CaseEvent, case: Case, recipients: Iterable[int]
+) -> tuple[str, dict[str, Any], list[int], str]:
+    """The outbox event of a case event, as `outbox.emit_many` takes it (name, payload, recipients, key)."""
     actor_id = event.actor_id
     body = event.note or event.reason or ""
-    outbox.emit(
+    payload = {
+        "title": f"{case.number} {event.data.get('headline', '')}".strip(),
+        "body": body[:_BODY_PREVIEW],
+        "url": case.get_absolute_url(),
+        "case_id": case.pk,
+        "case_number": case.number,
+        "event_id": event.pk,
+        "actor_id": actor_id,
+    }
+    return (
         f"case.{event.kind}",
-        payload={
-            "title": f"{case.number} {event.data.get('headline', '')}".strip(),
-            "body": body[:_BODY_PREVIEW],
-            "url": case.get_absolute_url(),
-            "case_id": case.pk,
-            "case_number": case.number,
-            "event_id": event.pk,
-            "actor_id": actor_id,
-        },
-        recipients=sorted({pk for pk in recipients if pk != actor_id}),
-        key=f"case-event:{event.pk}",
+        payload,
+        sorted({pk for pk in recipients if pk != actor_id}),
+        f"case-event:{event.pk}",
     )

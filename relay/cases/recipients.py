@@ -12,9 +12,9 @@ its circle, even through a mention), and never the actor: `events.notify` drops 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from relay.accounts.models import User
 from relay.accounts.permissions import CAPABILITY_ROLES, VIEW_CUSTOMERS
@@ -71,11 +71,15 @@ def audience(
     return allowed(case, candidates)
 
 
+def _staff(candidates: set[int]) -> QuerySet[User]:
+    return User.objects.filter(pk__in=candidates, is_active=True, role__in=CAPABILITY_ROLES[VIEW_CUSTOMERS])
+
+
 def allowed(case: Case, candidates: set[int]) -> set[int]:
     """The candidates who are active staff and may read the case."""
     if not candidates:
         return set()
-    users = User.objects.filter(pk__in=candidates, is_active=True, role__in=CAPABILITY_ROLES[VIEW_CUSTOMERS])
+    users = _staff(candidates)
     if is_confidential(case):
         watching = CaseWatcher.objects.filter(case=case)
         users = users.filter(
@@ -86,3 +90,14 @@ def allowed(case: Case, candidates: set[int]) -> set[int]:
             | Q(departments__in=watching.filter(department__isnull=False).values("department_id"))
         )
     return set(users.order_by().values_list("pk", flat=True).distinct())
+
+
+def allowed_many(items: Sequence[tuple[Case, set[int]]]) -> list[set[int]]:
+    """`allowed` of many cases (a batch of openings): one query for the candidates of all the cases that
+    are not confidential (for them it depends on the person only), one a confidential case."""
+    plain = set().union(*(candidates for case, candidates in items if not is_confidential(case)))
+    staff = set(_staff(plain).values_list("pk", flat=True)) if plain else set()
+    return [
+        allowed(case, candidates) if is_confidential(case) else candidates & staff
+        for case, candidates in items
+    ]

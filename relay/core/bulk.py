@@ -8,6 +8,10 @@ compiler over every field of every row; under a sweep of 100,000 breaches that w
   its database default. Returns the new primary keys in the order of `rows` (unless `returning=False`).
 * `insert_with_history(...)`: the same, and the django-simple-history row of each new row (as
   `bulk_create_with_history` writes it: type "+", the batch's date, no user, our `history_origin`).
+* `create(objs)`: `bulk_create` of unsaved instances (their primary keys set) through `insert`;
+  `create_with_history(objs, actor=...)` also their history rows naming the actor, as `save()` after
+  `with_actor` writes them: two inserts for many rows (a batch of openings,
+  relay/cases/services/opening.py).
 * `update(objs, fields)`: UPDATE each instance's `fields` by primary key.
 * `insert_once(instance)`: insert one unsaved instance unless a unique constraint says its row exists
   (`INSERT … ON CONFLICT DO NOTHING RETURNING` on PostgreSQL, one statement; an insert in a savepoint
@@ -27,6 +31,8 @@ from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+
+from relay.core.origin import current_origin
 
 
 def _defaults(model: type[models.Model], given: set[str]) -> dict[str, Any]:
@@ -101,6 +107,10 @@ def insert(
     columns = [quote(fields[name].column) for name in [*shared, *varying]]
     # names and types from the model's meta, values as parameters
     table = quote(model._meta.db_table)
+    if not columns:  # rows of nothing but their key (a counter: CaseNumber): the key's own sequence
+        key = fields[model._meta.pk.attname].column
+        columns = [quote(key)]
+        select = [f"nextval(pg_get_serial_sequence('{table}', '{key}'))"]
     sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(select)}"
     if varying:
         unnest = ", ".join(f"%s::{fields[name].db_type(connection)}[]" for name in varying)
@@ -146,6 +156,62 @@ def insert_with_history(
         returning=False,
     )
     return pks
+
+
+def _values(obj: models.Model, fields: Sequence[Any]) -> dict[str, Any]:
+    """An unsaved instance's row by attname, as its insert would write it: auto_now(_add) times taken, a
+    foreign key to an object saved since it was assigned taking that object's key."""
+    row = {}
+    for field in fields:
+        value = field.pre_save(obj, add=True)
+        if value is None and field.is_relation and field.is_cached(obj):
+            related = field.get_cached_value(obj)
+            value = related.pk if related is not None else None
+            setattr(obj, field.attname, value)
+        row[field.attname] = value
+    return row
+
+
+def create(objs: Sequence[models.Model]) -> None:
+    """Insert the unsaved `objs` of one model in one statement and set their primary keys: what
+    `bulk_create` writes, without its per-value compilation on PostgreSQL (`insert`)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(objs)
+        return
+    fields = [
+        f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))
+    ]
+    pks = insert(model, [_values(obj, fields) for obj in objs])
+    for obj, pk in zip(objs, pks, strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, connection.alias
+
+
+def create_with_history[M: models.Model](objs: Sequence[M], *, actor: Any) -> Sequence[M]:
+    """Insert the unsaved `objs` of one model (primary keys set) and a "+" history row each, by `actor`,
+    with the current origin: what `save()` after `with_actor` writes, in two statements (see the
+    module)."""
+    if not objs:
+        return objs
+    create(objs)
+    history: type[models.Model] = type(objs[0]).history.model  # type: ignore[attr-defined]
+    tracked = [f.attname for f in history.tracked_fields]  # type: ignore[attr-defined]
+    insert(
+        history,
+        [{name: getattr(obj, name) for name in tracked} for obj in objs],
+        same={
+            "history_date": timezone.now(),
+            "history_type": "+",
+            "history_user_id": actor.pk if actor is not None else None,
+            "history_change_reason": None,  # as save() leaves it
+            "history_origin": current_origin(),
+        },
+        returning=False,
+    )
+    return objs
 
 
 def insert_once(instance: models.Model) -> bool:

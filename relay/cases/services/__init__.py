@@ -27,12 +27,22 @@ from relay.cases.services.handling import (
     reopen_window,
 )
 from relay.cases.services.merge import MERGE_HANDLING, case_merge
-from relay.cases.services.opening import CaseFromCall, case_log_from_call, case_open, case_open_follow_up
+from relay.cases.services.opening import (
+    MAX_BATCH,
+    CaseDraft,
+    CaseFromCall,
+    case_log_from_call,
+    case_open,
+    case_open_follow_up,
+    case_open_many,
+)
 from relay.cases.services.watchers import case_unwatch, case_watch
 
 __all__ = [
     "EDITABLE_FIELDS",
+    "MAX_BATCH",
     "MERGE_HANDLING",
+    "CaseDraft",
     "CaseFromCall",
     "can_reopen",
     "case_acknowledge",
@@ -47,6 +57,7 @@ __all__ = [
     "case_merge",
     "case_open",
     "case_open_follow_up",
+    "case_open_many",
     "case_reopen",
     "case_request_update",
     "case_resolve",

@@ -16,7 +16,8 @@ transaction just assigned. On SQLite writers are serialised by `BEGIN IMMEDIATE`
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -360,7 +361,7 @@ def sample_for(
     )
 
 
-def default_department(actor: User, originator: User | None) -> Department | None:
+def default_queue(actor: User, originator: User | None) -> Department | None:
     """The queue of a case no rule routes: the originator's (or else the actor's) first active department."""
     for user in dict.fromkeys(u for u in (originator, actor) if u is not None):  # each user once
         department = user.departments.filter(is_active=True).order_by("name").first()
@@ -381,15 +382,17 @@ def route(
     originating_department: Department | None,
     department: Department | None,
     rules: list[Rule] | None = None,
+    default_department: Callable[[], Department | None] | None = None,
 ) -> RoutingDecision:
     """The department (and priority override) of a new case. An explicit department wins; else the first
-    matching active rule; else the default queue. No rules at all: the default queue, silently (as before
-    routing existed)."""
+    matching active rule; else the default queue (`default_department()`, looked up only then; by default
+    the module's). No rules at all: the default queue, silently (as before routing existed)."""
     if department is not None:
         return RoutingDecision(department=department, routed_by="chosen")
     rules = active_rules() if rules is None else rules
+    queue = default_department or (lambda: default_queue(actor, originator))
     if not rules:
-        return RoutingDecision(department=default_department(actor, originator), routed_by="default")
+        return RoutingDecision(department=queue(), routed_by="default")
     sample = sample_for(
         party=party,
         subject=subject,
@@ -402,13 +405,13 @@ def route(
     )
     winner, explanation = routing.match(rules, sample)
     if winner is None:
-        fallback = default_department(actor, originator)  # looked up only when no rule matched
-        queue = fallback.name if fallback else "none (choose a department)"
+        fallback = queue()  # looked up only when no rule matched
+        name = fallback.name if fallback else "none (choose a department)"
         return RoutingDecision(
             department=fallback,
             routed_by="default",
             explanation=explanation,
-            lines=[f"no rule matched: default queue {queue}"],
+            lines=[f"no rule matched: default queue {name}"],
             rules_tried=len(rules),
         )
     row: RoutingRule = winner.ref
@@ -435,60 +438,149 @@ def available_members(department: Department) -> Any:
 
 
 def assign(decision: RoutingDecision, *, auto_assign: bool, commit: bool = True) -> RoutingDecision:
-    """Pick the assignee by the decision's strategy (or the department's own). A rule's strategy always
-    applies; for a department chosen by the agent only when `auto_assign` is asked for; the default queue
-    uses the department's setting. `commit=False` (the test screen) locks nothing and moves no pointer."""
-    department = decision.department
-    if department is None:
+    """Pick the assignee of one new case (`Assigner`, for one decision)."""
+    assigner = Assigner(commit=commit)
+    assigner.assign(decision, auto_assign=auto_assign)
+    assigner.flush()
+    return decision
+
+
+class Assigner:
+    """Picks the assignees of one transaction's new cases by each decision's strategy (or the
+    department's own). A rule's strategy always applies; for a department chosen by the agent only when
+    `auto_assign` is asked for; the default queue uses the department's setting.
+
+    Each department's routing row is locked, and its available members read, once per assigner: a batch
+    of openings hands out its cases as one opening after the other would (the round-robin pointer moves
+    on in memory, a least-open pick counts the cases already handed out) and `flush` writes the pointers.
+    `commit=False` (the test screen) locks nothing and moves no pointer."""
+
+    def __init__(self, *, commit: bool = True) -> None:
+        self.commit = commit
+        self._strategies: dict[int, str] = {}
+        self._settings: dict[int, DepartmentRouting | None] = {}
+        self._members: dict[int, list[User]] = {}
+        self._pointers: dict[int, int | None] = {}
+        self._open_counts: dict[int, dict[int, int]] = {}  # as the database had them
+        self._given: Counter[int] = Counter()  # open cases this assigner's openings gave each user
+        self._moved: set[int] = set()
+
+    def given(self, user: User) -> None:
+        """Count a case of this batch given to `user` (by the agent, or by `assign`): a least-open pick
+        after it counts it."""
+        self._given[user.pk] += 1
+
+    def _strategy(self, decision: RoutingDecision, *, auto_assign: bool) -> str | None:
+        """How the decision's assignee is picked; None: not at all (no department, or one the agent
+        chose without asking for automatic assignment)."""
+        department = decision.department
+        if department is None or (decision.routed_by == "chosen" and not auto_assign):
+            return None
+        if decision.routed_by == "rule" and decision.strategy != Assignment.DEPARTMENT:
+            return decision.strategy
+        if department.pk not in self._strategies:
+            self._strategies[department.pk] = department_strategy(department)
+        return self._strategies[department.pk]
+
+    def _lock(self, department: Department) -> None:
+        if self.commit and department.pk not in self._settings:
+            # decisions in one department are taken one transaction at a time
+            self._settings[department.pk] = _lock_setting(department)
+
+    def lock(self, decisions: Iterable[RoutingDecision], *, auto_assign: bool) -> None:
+        """Lock the routing rows of the departments that will pick an assignee for these decisions, in
+        the order of their ids (a batch opening cases in several departments takes its locks up front:
+        two batches never wait for each other in a circle)."""
+        picking = {
+            d.department.pk: d.department
+            for d in decisions
+            if d.department is not None
+            and self._strategy(d, auto_assign=auto_assign) not in (None, Assignment.MANUAL)
+        }
+        for pk in sorted(picking):
+            self._lock(picking[pk])
+
+    def assign(self, decision: RoutingDecision, *, auto_assign: bool) -> RoutingDecision:
+        department = decision.department
+        strategy = self._strategy(decision, auto_assign=auto_assign)
+        if department is None or strategy is None:
+            return decision
+        if strategy != Assignment.MANUAL:
+            self._lock(department)
+        decision.strategy = strategy
+        if strategy == Assignment.MANUAL:
+            if decision.routed_by == "chosen":  # auto-assignment was asked for: say why nobody got it
+                decision.lines.append(f"left in the {department.name} queue (manual assignment)")
+            return decision
+        phrase = STRATEGY_PHRASES[strategy]
+        if strategy == Assignment.ROUND_ROBIN:
+            chosen, detail = self._next_in_turn(department), ""
+        else:
+            chosen, count = self._least_open(department)
+            detail = f" ({count} open)" if chosen is not None else ""
+        if chosen is None:
+            decision.lines.append(
+                f"nobody in {department.name} is available for {phrase} (away or inactive): left in the queue"
+            )
+            return decision
+        decision.assignee = chosen
+        self.given(chosen)
+        decision.lines.append(f"assigned to {chosen.display_name} by {phrase}{detail}")
         return decision
-    strategy = decision.strategy if decision.routed_by == "rule" else Assignment.DEPARTMENT
-    if decision.routed_by == "chosen" and not auto_assign:
-        return decision
-    if strategy == Assignment.DEPARTMENT:
-        strategy = department_strategy(department)
-    setting = None
-    if commit and strategy != Assignment.MANUAL:
-        setting = _lock_setting(department)  # decisions in one department are taken one at a time
-    decision.strategy = strategy
-    if strategy == Assignment.MANUAL:
-        if decision.routed_by == "chosen":  # auto-assignment was asked for: say why nobody got it
-            decision.lines.append(f"left in the {department.name} queue (manual assignment)")
-        return decision
-    phrase = STRATEGY_PHRASES[strategy]
-    if strategy == Assignment.ROUND_ROBIN:
-        pointer = (
-            setting.last_assigned_id
-            if setting is not None
-            else DepartmentRouting.objects.filter(department=department)
-            .values_list("last_assigned_id", flat=True)
-            .first()
-        )
-        members = list(available_members(department))
-        after = [m for m in members if pointer is not None and m.pk > pointer]
-        chosen = (after or members or [None])[0]
-        detail = ""
-    else:
-        chosen = (
-            available_members(department)
-            .annotate(
-                open_cases=Count(
-                    "assigned_cases", filter=Q(assigned_cases__status_category__in=OPEN_CATEGORIES)
+
+    def _available(self, department: Department) -> list[User]:
+        if department.pk not in self._members:
+            self._members[department.pk] = list(available_members(department))
+        return self._members[department.pk]
+
+    def _next_in_turn(self, department: Department) -> User | None:
+        if department.pk not in self._pointers:
+            setting = self._settings.get(department.pk)
+            self._pointers[department.pk] = (
+                setting.last_assigned_id
+                if setting is not None
+                else DepartmentRouting.objects.filter(department=department)
+                .values_list("last_assigned_id", flat=True)
+                .first()
+            )
+        pointer = self._pointers[department.pk]
+        members = self._available(department)
+        if not members:
+            return None
+        chosen = next((m for m in members if pointer is not None and m.pk > pointer), members[0])
+        self._pointers[department.pk] = chosen.pk
+        self._moved.add(department.pk)
+        return chosen
+
+    def _least_open(self, department: Department) -> tuple[User | None, int]:
+        counts = self._open_counts.get(department.pk)
+        if counts is None:
+            rows = list(
+                available_members(department).annotate(
+                    open_cases=Count(
+                        "assigned_cases", filter=Q(assigned_cases__status_category__in=OPEN_CATEGORIES)
+                    )
                 )
             )
-            .order_by("open_cases", "id")
-            .first()
-        )
-        detail = f" ({chosen.open_cases} open)" if chosen is not None else ""
-    if chosen is None:
-        decision.lines.append(
-            f"nobody in {department.name} is available for {phrase} (away or inactive): left in the queue"
-        )
-        return decision
-    if commit and setting is not None and strategy == Assignment.ROUND_ROBIN:
-        DepartmentRouting.objects.filter(pk=setting.pk).update(last_assigned=chosen)
-    decision.assignee = chosen
-    decision.lines.append(f"assigned to {chosen.display_name} by {phrase}{detail}")
-    return decision
+            counts = self._open_counts[department.pk] = {m.pk: m.open_cases for m in rows}
+            self._members.setdefault(department.pk, rows)
+        members = self._available(department)
+        if not members:
+            return None, 0
+        chosen = min(members, key=lambda m: (counts[m.pk] + self._given[m.pk], m.pk))
+        return chosen, counts[chosen.pk] + self._given[chosen.pk]
+
+    def flush(self) -> None:
+        """Write the round-robin pointers that moved (one update a department)."""
+        if not self.commit:
+            return
+        for department_id in sorted(self._moved):
+            setting = self._settings.get(department_id)
+            if setting is not None:
+                DepartmentRouting.objects.filter(pk=setting.pk).update(
+                    last_assigned=self._pointers[department_id]
+                )
+        self._moved.clear()
 
 
 @dataclass

@@ -71,6 +71,43 @@ def test_insert_with_history_writes_the_rows_bulk_create_with_history_writes():
         assert (mine.created_at, mine.updated_at) == (entry.created_at, entry.updated_at)
 
 
+def test_rows_of_nothing_but_their_key_take_the_next_keys(django_assert_num_queries):
+    from relay.cases.models import CaseNumber
+
+    last = CaseNumber.objects.create().pk
+    with django_assert_num_queries(1):
+        pks = bulk.insert(CaseNumber, [{}, {}, {}])
+    assert pks == sorted(pks) and len(set(pks)) == 3 and pks[0] > last
+    assert CaseNumber.objects.filter(pk__in=pks).count() == 3
+
+
+def test_create_with_history_writes_what_save_writes_naming_the_actor(django_assert_num_queries):
+    from relay.core.audit import with_actor
+    from relay.core.origin import origin
+    from relay.core.testing.factories import UserFactory
+
+    user = UserFactory()
+    parties = PartyFactory.create_batch(2)
+    at = clock.now()
+    mine = [TimelineEntry(**row, **SHARED) for row in _rows(parties, at)]
+    theirs = [TimelineEntry(**row, **SHARED) for row in _rows(parties, at)]
+    with origin(Origin.API):
+        with django_assert_num_queries(2):
+            bulk.create_with_history(mine, actor=user)
+        for entry in theirs:
+            with_actor(entry, user).save()
+    ignore = ("id", "created_at", "updated_at", "history_id", "history_date")
+    for entry, other in zip(mine, theirs, strict=True):
+        assert entry.pk is not None
+        mine_h, its_h = entry.history.get(), other.history.get()
+        assert _values(mine_h, drop=ignore) == _values(its_h, drop=ignore)
+        assert (mine_h.history_type, mine_h.history_user_id, mine_h.history_origin) == (
+            "+",
+            user.pk,
+            Origin.API,
+        )
+
+
 def test_json_values_and_conflicts_are_skipped_on_request():
     rows: list[dict[str, Any]] = [
         {"name": "case.sla.breached", "payload": {"title": "A", "n": [1, 2]}, "recipients": [3], "key": "k1"},
