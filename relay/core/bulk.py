@@ -128,6 +128,17 @@ def insert(
         return [pk for (pk,) in cursor.fetchall()] if returning else []
 
 
+def _created_history(*, user_id: int | None, origin: str) -> dict[str, Any]:
+    """The history columns of a row's "+" record, as django-simple-history writes them on `save()`."""
+    return {
+        "history_date": timezone.now(),
+        "history_type": "+",
+        "history_user_id": user_id,
+        "history_change_reason": None,
+        "history_origin": origin,
+    }
+
+
 def insert_with_history(
     model: type[models.Model],
     rows: Sequence[Mapping[str, Any]],
@@ -145,14 +156,7 @@ def insert_with_history(
     insert(
         history,
         [{**row, pk_name: pk} for row, pk in zip(rows, pks, strict=True)],
-        same={
-            **shared,
-            "history_date": timezone.now(),
-            "history_type": "+",
-            "history_user_id": None,
-            "history_change_reason": None,
-            "history_origin": origin,
-        },
+        same={**shared, **_created_history(user_id=None, origin=origin)},
         returning=False,
     )
     return pks
@@ -202,13 +206,7 @@ def create_with_history[M: models.Model](objs: Sequence[M], *, actor: Any) -> Se
     insert(
         history,
         [{name: getattr(obj, name) for name in tracked} for obj in objs],
-        same={
-            "history_date": timezone.now(),
-            "history_type": "+",
-            "history_user_id": actor.pk if actor is not None else None,
-            "history_change_reason": None,  # as save() leaves it
-            "history_origin": current_origin(),
-        },
+        same=_created_history(user_id=actor.pk if actor is not None else None, origin=current_origin()),
         returning=False,
     )
     return objs

@@ -3,7 +3,7 @@ the follow-up of an earlier case."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,7 +39,6 @@ from relay.cases.services._base import (
 )
 from relay.cases.services.handling import _link_interaction
 from relay.core import bulk, clock, outbox
-from relay.core.audit import with_actor
 from relay.core.choices import Channel
 from relay.core.exceptions import ApplicationError
 from relay.customers.choices import ContactKind
@@ -229,29 +228,28 @@ def _place(*, routed: _Routed, batch: _Batch, auto_assign: bool) -> _Opening:
     return _Opening(case, status, clocks, decision, routed_by, watchers, draft.data)
 
 
-def _open_many(
-    *, actor: User, drafts: Sequence[CaseDraft], auto_assign: bool = False, notify: bool = True
-) -> list[Case]:
+def _open_many(*, actor: User, drafts: Sequence[CaseDraft], auto_assign: bool = False) -> list[Case]:
     """Open the drafts in one go: each decided as if opened one after the other (the same routing,
     assignment and SLA clocks), then written a table at a time: the cases and their history, status
     spans, clocks, watchers, timeline rows, events and outbox events. One draft is `case_open`; in a
     batch an error names the draft (`cases.<n>.<field>`) and nothing is written."""
     _require(actor, "cases.add_case")
     batch = _Batch()
-    with _naming(len(drafts)) as draft_no:
-        routed = [_route(actor=actor, draft=draft_no(n, d), batch=batch) for n, d in enumerate(drafts)]
+    routed = []
+    for n, draft in enumerate(drafts):
+        with _naming(n, len(drafts)):
+            routed.append(_route(actor=actor, draft=draft, batch=batch))
     # the departments that hand out cases are locked in one order: two batches never wait in a circle
     batch.assigner.lock([r.decision for r in routed if r.draft.assignee is None], auto_assign=auto_assign)
-    with _naming(len(drafts)) as draft_no:
-        openings = [
-            _place(routed=draft_no(n, r), batch=batch, auto_assign=auto_assign) for n, r in enumerate(routed)
-        ]
+    openings = []
+    for n, item in enumerate(routed):
+        with _naming(n, len(drafts)):
+            openings.append(_place(routed=item, batch=batch, auto_assign=auto_assign))
     batch.assigner.flush()
     numbers = bulk.insert(CaseNumber, [{} for _ in openings])
     cases = [o.case for o in openings]
     for case, number in zip(cases, numbers, strict=True):
         case.number = format_case_number(number)
-        with_actor(case, actor)
     bulk.create_with_history(cases, actor=actor)
     bulk.create(
         [
@@ -321,31 +319,22 @@ def _open_many(
                 )
             )
     bulk.create(written)  # in this order: the ids keep created before routed
-    if notify:
-        audiences = recipients.allowed_many([(o.case, _candidates(o, batch)) for o in openings])
-        outbox.emit_many(
-            events.notice(event=event, case=event.case, recipients=audience)
-            for event, audience in zip(created, audiences, strict=True)
-        )
+    audiences = recipients.allowed_many([(o.case, _candidates(o, batch)) for o in openings])
+    outbox.emit_many(
+        events.notice(event=event, case=event.case, recipients=audience)
+        for event, audience in zip(created, audiences, strict=True)
+    )
     return cases
 
 
 @contextmanager
-def _naming[T](total: int) -> Iterator[Callable[[int, T], T]]:
-    """In a batch, an ApplicationError names its draft: `cases.<n>.<field>`, "Case <n + 1>: ...". Pass
-    each draft through `draft_no(n, item)` to say which one is being worked on."""
-    current = [0]
-
-    def draft_no(n: int, item: T) -> T:
-        current[0] = n
-        return item
-
+def _naming(n: int, total: int) -> Iterator[None]:
+    """In a batch, an ApplicationError names its draft: `cases.<n>.<field>`, "Case <n + 1>: ..."."""
     try:
-        yield draft_no
+        yield
     except ApplicationError as exc:
         if total == 1:
             raise
-        n = current[0]
         errors = {f"cases.{n}.{name}": messages for name, messages in (exc.errors or {}).items()}
         raise ApplicationError(f"Case {n + 1}: {exc.message}", errors=errors, status=exc.status) from exc
 
